@@ -1,0 +1,117 @@
+//! Exact rational arithmetic on the user's inputs.
+//!
+//! A decimal literal `m.f × 10^e` is the rational `mf / 10^(|f| − e)` exactly; a random draw is
+//! an `f64`, itself an exact dyadic rational. Questions that exact arithmetic settles cheaply
+//! (symmetry, the sign of a token, positive definiteness of a small matrix) are settled here,
+//! with no rounding anywhere.
+
+use rug::ops::Pow;
+use rug::{Integer, Rational};
+
+/// Largest decimal exponent accepted; beyond it a literal's exact value would take megabytes.
+pub const MAX_EXPONENT: i64 = 1000;
+
+/// The exact value of a decimal literal (`-12.5e-3`, `.5`, `3.`, `7`). `None` if the text is not
+/// a plain decimal or its exponent exceeds [`MAX_EXPONENT`] in size.
+pub fn rational(text: &str) -> Option<Rational> {
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exp) = match rest.find(['e', 'E']) {
+        Some(k) => (&rest[..k], rest[k + 1..].parse::<i64>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() || !(int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    if exp.abs() > MAX_EXPONENT {
+        return None;
+    }
+    let digits: String = [int, frac].concat();
+    let m = Integer::from_str_radix(&digits, 10).ok()?;
+    let shift = exp - frac.len() as i64;
+    let power = |k: i64| -> Integer { Integer::from(10).pow(k as u32) };
+    let mut r = if shift >= 0 { Rational::from(m * power(shift)) } else { Rational::from((m, power(-shift))) };
+    if neg {
+        r = -r;
+    }
+    Some(r)
+}
+
+/// The exact value of a finite double.
+pub fn from_f64(x: f64) -> Rational {
+    Rational::from_f64(x).expect("finite f64")
+}
+
+/// Result of an exact `LDLᵀ` factorisation of a symmetric matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Definiteness {
+    /// All pivots positive: positive definite. The pivots are the witness.
+    PositiveDefinite { pivots: Vec<Rational> },
+    /// Pivot `k` (0-based) is `≤ 0` with all earlier pivots positive: not positive definite,
+    /// since the leading `(k+1)×(k+1)` minor is `pivot_0⋯pivot_k ≤ 0` (Sylvester).
+    NotPositiveDefinite { index: usize, pivot: Rational },
+}
+
+/// Decides positive definiteness of a symmetric matrix exactly, by Gaussian elimination without
+/// pivoting: the `k`-th pivot equals the ratio of the leading minors `Δ_{k+1}/Δ_k`, so all pivots
+/// are positive iff all leading principal minors are (Sylvester's criterion).
+pub fn positive_definite(a: &[Vec<Rational>]) -> Definiteness {
+    let n = a.len();
+    let mut m: Vec<Vec<Rational>> = a.to_vec();
+    let mut pivots = Vec::with_capacity(n);
+    for k in 0..n {
+        let p = m[k][k].clone();
+        if p <= 0 {
+            return Definiteness::NotPositiveDefinite { index: k, pivot: p };
+        }
+        for i in k + 1..n {
+            let factor = Rational::from(&m[i][k] / &p);
+            for j in k + 1..n {
+                let delta = Rational::from(&factor * &m[k][j]);
+                m[i][j] -= delta;
+            }
+        }
+        pivots.push(p);
+    }
+    Definiteness::PositiveDefinite { pivots }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(n: i64, d: i64) -> Rational {
+        Rational::from((n, d))
+    }
+
+    #[test]
+    fn decimal_literals_are_exact() {
+        assert_eq!(rational("0.1"), Some(q(1, 10)));
+        assert_eq!(rational("-12.5e-3"), Some(q(-1, 80)));
+        assert_eq!(rational(".5"), Some(q(1, 2)));
+        assert_eq!(rational("3."), Some(q(3, 1)));
+        assert_eq!(rational("2E3"), Some(q(2000, 1)));
+        assert_ne!(rational("0.1"), rational("0.10000000000000000001"));
+        assert_eq!(rational("1e5000"), None);
+        assert_eq!(rational("abc"), None);
+        assert_eq!(rational("."), None);
+        assert_eq!(rational(""), None);
+    }
+
+    #[test]
+    fn doubles_are_exact() {
+        // 0.1 as a double is 3602879701896397 / 2^55, not 1/10.
+        assert_eq!(from_f64(0.1), q(3602879701896397, 36028797018963968));
+    }
+
+    #[test]
+    fn sylvester() {
+        let a = vec![vec![q(2, 1), q(1, 1)], vec![q(1, 1), q(2, 1)]];
+        assert!(matches!(positive_definite(&a), Definiteness::PositiveDefinite { .. }));
+        let b = vec![vec![q(1, 1), q(2, 1)], vec![q(2, 1), q(1, 1)]];
+        assert_eq!(positive_definite(&b), Definiteness::NotPositiveDefinite { index: 1, pivot: q(-3, 1) });
+    }
+}

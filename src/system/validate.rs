@@ -1,0 +1,114 @@
+//! Checks a decoded system beyond its shape: the metric is symmetric positive definite, no
+//! initial token is zero, `metric = "P"` has a constant `P`. Decided exactly where it is cheap.
+
+use rug::Rational;
+
+use crate::error::InputError;
+use crate::numeric::exact::{self, Definiteness};
+use crate::system::decode::Field;
+use crate::system::{Initial, Metric, MatrixFn, System};
+
+/// Above this size, positive definiteness of `W` is decided by a float Cholesky instead of exact
+/// elimination (rational entries grow; a user-facing input check need not be a proof: the
+/// certified commands re-check `W` in interval arithmetic).
+const EXACT_SPD_MAX_DIM: usize = 40;
+
+pub fn validate(sys: &System, root: &Field) -> Result<(), InputError> {
+    let err = |field: &str, why: String| InputError::new(root.file, field, why);
+    match &sys.metric {
+        Metric::Identity => {}
+        Metric::Matrix(rows) => {
+            let m: Vec<Vec<Rational>> = rows.iter().map(|r| r.iter().map(|l| lit(&l.text)).collect()).collect();
+            check_spd(&m, sys.dim).map_err(|why| err("metric", why))?;
+        }
+        Metric::EqualsP => {
+            if sys.heads.len() != 1 {
+                return Err(err("metric", format!("metric = \"P\" needs exactly one head, found {}", sys.heads.len())));
+            }
+            let m = constant_exact(&sys.heads[0].p, sys.dim).ok_or_else(|| {
+                err("metric", "metric = \"P\" needs heads[0].P to be a constant matrix of numbers (or a random one)".into())
+            })?;
+            check_spd(&m, sys.dim).map_err(|why| err("metric", format!("W = P: {why}")))?;
+        }
+    }
+    check_initial(sys, root)
+}
+
+fn lit(text: &str) -> Rational {
+    // Every literal was checked by `doc::number_literal` to be a plain decimal.
+    exact::rational(text).unwrap_or_default()
+}
+
+/// The exact entries of a constant matrix given by numbers, `None` for other kinds.
+pub fn constant_exact(m: &MatrixFn, d: usize) -> Option<Vec<Vec<Rational>>> {
+    match m {
+        MatrixFn::Identity => Some((0..d).map(|i| (0..d).map(|j| Rational::from(u32::from(i == j))).collect()).collect()),
+        MatrixFn::Const(rows) => Some(rows.iter().map(|r| r.iter().map(|l| lit(&l.text)).collect()).collect()),
+        MatrixFn::Random(r) => Some((0..d).map(|i| (0..d).map(|j| exact::from_f64(r.values[(i, j)])).collect()).collect()),
+        _ => None,
+    }
+}
+
+fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
+    for i in 0..d {
+        for j in 0..i {
+            if m[i][j] != m[j][i] {
+                return Err(format!(
+                    "not symmetric: entry [{i}][{j}] = {} differs from entry [{j}][{i}] = {} (exact decimal values)",
+                    show(&m[i][j]),
+                    show(&m[j][i])
+                ));
+            }
+        }
+    }
+    if d <= EXACT_SPD_MAX_DIM {
+        match exact::positive_definite(m) {
+            Definiteness::PositiveDefinite { .. } => Ok(()),
+            Definiteness::NotPositiveDefinite { index, pivot } => Err(format!(
+                "not positive definite: the leading {k}×{k} minor is not positive (LDLᵀ pivot {index} = {})",
+                show(&pivot),
+                k = index + 1
+            )),
+        }
+    } else {
+        let f = nalgebra::DMatrix::from_fn(d, d, |i, j| m[i][j].to_f64());
+        match nalgebra::Cholesky::new(f) {
+            Some(_) => Ok(()),
+            None => Err("not positive definite (a floating-point Cholesky factorisation fails)".into()),
+        }
+    }
+}
+
+fn show(q: &Rational) -> String {
+    if *q.denom() == 1 {
+        q.numer().to_string()
+    } else {
+        format!("{} ≈ {:.6e}", q, q.to_f64())
+    }
+}
+
+fn check_initial(sys: &System, root: &Field) -> Result<(), InputError> {
+    let w = sys.metric_f64();
+    let y = sys.initial_raw_f64();
+    for j in 0..sys.tokens {
+        let field = match &sys.initial {
+            Initial::Tokens(_) => format!("initial.tokens[{j}]"),
+            Initial::Random { .. } => format!("initial.random (token {j})"),
+        };
+        if let Initial::Tokens(rows) = &sys.initial {
+            if rows[j].iter().all(|l| lit(&l.text) == 0) {
+                return Err(InputError::new(root.file, field, "the zero vector cannot be normalised onto the ellipsoid E_W"));
+            }
+        }
+        let col = y.column(j);
+        let norm2 = (col.transpose() * &w * col)[(0, 0)];
+        if !(norm2.is_finite() && norm2 > f64::MIN_POSITIVE) {
+            return Err(InputError::new(
+                root.file,
+                field,
+                format!("the token's W-norm² = {norm2:e} is too small or too large to normalise in floating point"),
+            ));
+        }
+    }
+    Ok(())
+}
