@@ -1,0 +1,12 @@
+//! attncert: a theorem checker with certified numerics for the asymptotic behaviour of attention
+//! in transformers (Rodríguez Abella, Silvestre, Tabuada: *The Asymptotic Behavior of Attention in
+//! Transformers*). See `ARCHITECTURE.md` for the module map and where the trust line runs.
+
+pub mod error;
+pub mod model;
+pub mod numeric;
+pub mod report;
+pub mod simulate;
+pub mod system;
+
+pub use error::{Error, InputError, Result};

@@ -1,0 +1,269 @@
+//! The float fast path: the right-hand side of (7) and the layer map in batched matrix form.
+//!
+//! Tokens are the columns of `Y ∈ R^{d×ℓ}`. Per head `η`, at time `t`:
+//!
+//! ```text
+//!   PY = P(t)·Y                 d×ℓ   (D(t)·(P'·Y) for P = D·P': one GEMM, then a row scaling)
+//!   S  = Yᵀ·PY                  ℓ×ℓ   S_ij = y_iᵀ P y_j
+//!   A  = rowsoftmax(S) / c      ℓ×ℓ   max-shifted, masked to j ≤ i when causal; c = sqrt(d) or 1
+//!   UY = U(t)·Y                 d×ℓ   (Y itself when U = I)
+//!   G  = (WY)ᵀ·UY               ℓ×ℓ   G_ij = y_iᵀ W U y_j  (shared by heads with U = I)
+//!   Ẏ += UY·Aᵀ − Y·diag(Σ_j A_ij G_ij)
+//! ```
+//!
+//! which is `ẏ_i = Σ_η Σ_j α_ij (U y_j − (y_iᵀ W U y_j) y_i)` column by column. All products go
+//! through [`gemm`]; nothing on this path is a scalar triple loop. Workspaces are allocated once.
+//! `model::reference` holds the plain per-token definition this kernel is tested against.
+
+use nalgebra::DMatrix;
+
+use super::gemm::{gemm, Op};
+use crate::system::expr::Expr;
+use crate::system::matrix::layer_index;
+use crate::system::{Attention, MatrixFn, Normalization, System};
+
+/// A time-varying matrix prepared for fast products `M(t)·Y`.
+#[derive(Debug, Clone)]
+enum TimeMatrix {
+    Identity,
+    Zero,
+    Const(DMatrix<f64>),
+    Entrywise(Vec<Expr>), // row-major d×d
+    Diag(Vec<Expr>, Box<TimeMatrix>),
+    Scalar(Expr, Box<TimeMatrix>),
+    Layers { layers: Vec<TimeMatrix>, tau: f64, periodic: bool },
+}
+
+impl TimeMatrix {
+    fn new(m: &MatrixFn, d: usize) -> TimeMatrix {
+        match m {
+            MatrixFn::Identity => TimeMatrix::Identity,
+            MatrixFn::Zero => TimeMatrix::Zero,
+            MatrixFn::Const(_) | MatrixFn::Random(_) => TimeMatrix::Const(m.eval(0.0, d)),
+            MatrixFn::Entrywise(rows) if rows.iter().flatten().all(Expr::is_constant) => TimeMatrix::Const(m.eval(0.0, d)),
+            MatrixFn::Entrywise(rows) => TimeMatrix::Entrywise(rows.iter().flatten().cloned().collect()),
+            MatrixFn::DiagTimes { diag, times } => TimeMatrix::Diag(diag.clone(), Box::new(TimeMatrix::new(times, d))),
+            MatrixFn::ScalarTimes { scalar, times } => TimeMatrix::Scalar(scalar.clone(), Box::new(TimeMatrix::new(times, d))),
+            MatrixFn::Layers { layers, layer_time, periodic } => TimeMatrix::Layers {
+                layers: layers.iter().map(|l| TimeMatrix::new(l, d)).collect(),
+                tau: layer_time.value,
+                periodic: *periodic,
+            },
+        }
+    }
+
+    fn is_identity(&self) -> bool {
+        matches!(self, TimeMatrix::Identity)
+    }
+
+    /// `out ← M(t)·y`.
+    fn apply(&self, t: f64, y: &DMatrix<f64>, out: &mut DMatrix<f64>) {
+        match self {
+            TimeMatrix::Identity => out.copy_from(y),
+            TimeMatrix::Zero => out.fill(0.0),
+            TimeMatrix::Const(a) => gemm(1.0, a, Op::N, y, Op::N, 0.0, out),
+            TimeMatrix::Entrywise(e) => {
+                let d = y.nrows();
+                let a = DMatrix::from_fn(d, d, |i, j| e[i * d + j].eval(t));
+                gemm(1.0, &a, Op::N, y, Op::N, 0.0, out);
+            }
+            TimeMatrix::Diag(diag, inner) => {
+                inner.apply(t, y, out);
+                let dv: Vec<f64> = diag.iter().map(|e| e.eval(t)).collect();
+                // Column-major: scale each column entrywise by the diagonal (contiguous access).
+                for mut col in out.column_iter_mut() {
+                    for (x, s) in col.iter_mut().zip(&dv) {
+                        *x *= s;
+                    }
+                }
+            }
+            TimeMatrix::Scalar(s, inner) => {
+                inner.apply(t, y, out);
+                out.scale_mut(s.eval(t));
+            }
+            TimeMatrix::Layers { layers, tau, periodic } => layers[layer_index(t, *tau, layers.len(), *periodic)].apply(t, y, out),
+        }
+    }
+}
+
+struct HeadKernel {
+    p: TimeMatrix,
+    u: TimeMatrix,
+}
+
+/// The batched right-hand side of (7) and the discrete layer map for one system.
+pub struct Kernel {
+    d: usize,
+    l: usize,
+    causal: bool,
+    /// `1/sqrt(d)` for the paper's normalisation, 1 for a plain softmax.
+    row_sum: f64,
+    heads: Vec<HeadKernel>,
+    /// `None` when `W = I`.
+    w: Option<DMatrix<f64>>,
+    // Workspaces.
+    py: DMatrix<f64>,
+    uy: DMatrix<f64>,
+    wy: DMatrix<f64>,
+    s: DMatrix<f64>,
+    g: DMatrix<f64>,
+    g_identity: DMatrix<f64>,
+    coef: Vec<f64>,
+    /// Right-hand-side evaluations so far.
+    pub evals: u64,
+}
+
+impl Kernel {
+    pub fn new(sys: &System) -> Kernel {
+        let (d, l) = (sys.dim, sys.tokens);
+        Kernel {
+            d,
+            l,
+            causal: sys.attention == Attention::Causal,
+            row_sum: match sys.normalization {
+                Normalization::Paper => 1.0 / (d as f64).sqrt(),
+                Normalization::Softmax => 1.0,
+            },
+            heads: sys.heads.iter().map(|h| HeadKernel { p: TimeMatrix::new(&h.p, d), u: TimeMatrix::new(&h.u, d) }).collect(),
+            w: if sys.metric_is_identity() { None } else { Some(sys.metric_f64()) },
+            py: DMatrix::zeros(d, l),
+            uy: DMatrix::zeros(d, l),
+            wy: DMatrix::zeros(d, l),
+            s: DMatrix::zeros(l, l),
+            g: DMatrix::zeros(l, l),
+            g_identity: DMatrix::zeros(l, l),
+            coef: vec![0.0; l],
+            evals: 0,
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    pub fn tokens(&self) -> usize {
+        self.l
+    }
+
+    /// `S ← softmax rows of S` in place, scaled so each row sums to `row_sum`. Max-shifted so
+    /// no `exp` overflows; masked entries (`j > i`, causal) become exactly 0.
+    fn softmax_rows(&mut self) {
+        let l = self.l;
+        for i in 0..l {
+            let jmax = if self.causal { i + 1 } else { l };
+            let mut m = f64::NEG_INFINITY;
+            for j in 0..jmax {
+                m = m.max(self.s[(i, j)]);
+            }
+            let mut z = 0.0;
+            for j in 0..jmax {
+                let e = (self.s[(i, j)] - m).exp();
+                self.s[(i, j)] = e;
+                z += e;
+            }
+            let scale = self.row_sum / z;
+            for j in 0..jmax {
+                self.s[(i, j)] *= scale;
+            }
+            for j in jmax..l {
+                self.s[(i, j)] = 0.0;
+            }
+        }
+    }
+
+    /// Attention weights of head `h` at `(t, Y)` into `self.s` (rows sum to `row_sum`).
+    fn attention(&mut self, h: usize, t: f64, y: &DMatrix<f64>) {
+        self.heads[h].p.apply(t, y, &mut self.py);
+        gemm(1.0, y, Op::T, &self.py, Op::N, 0.0, &mut self.s);
+        self.softmax_rows();
+    }
+
+    /// The attention matrix `α^η(t, y)` of every head (for reports and tests).
+    pub fn attention_matrices(&mut self, t: f64, y: &DMatrix<f64>) -> Vec<DMatrix<f64>> {
+        (0..self.heads.len())
+            .map(|h| {
+                self.attention(h, t, y);
+                self.s.clone()
+            })
+            .collect()
+    }
+
+    /// `dy ← f(t, y)`, the right-hand side of (7).
+    pub fn rhs(&mut self, t: f64, y: &DMatrix<f64>, dy: &mut DMatrix<f64>) {
+        self.evals += 1;
+        dy.fill(0.0);
+        self.coef.iter_mut().for_each(|c| *c = 0.0);
+        // WY once per evaluation (W is constant).
+        let wy_is_y = self.w.is_none();
+        if let Some(w) = &self.w {
+            gemm(1.0, w, Op::N, y, Op::N, 0.0, &mut self.wy);
+        }
+        let mut g_identity_ready = false;
+        for h in 0..self.heads.len() {
+            self.attention(h, t, y);
+            let u_identity = self.heads[h].u.is_identity();
+            if u_identity {
+                // G = (WY)ᵀ·Y is the same for every head with U = I: compute it once.
+                if !g_identity_ready {
+                    let wy = if wy_is_y { y } else { &self.wy };
+                    gemm(1.0, wy, Op::T, y, Op::N, 0.0, &mut self.g_identity);
+                    g_identity_ready = true;
+                }
+                gemm(1.0, y, Op::N, &self.s, Op::T, 1.0, dy);
+            } else {
+                self.heads[h].u.apply(t, y, &mut self.uy);
+                let wy = if wy_is_y { y } else { &self.wy };
+                gemm(1.0, wy, Op::T, &self.uy, Op::N, 0.0, &mut self.g);
+                gemm(1.0, &self.uy, Op::N, &self.s, Op::T, 1.0, dy);
+            }
+            let g = if u_identity { &self.g_identity } else { &self.g };
+            // coef_i += Σ_j A_ij G_ij (column-major walk: j outer, i inner).
+            for j in 0..self.l {
+                for i in 0..self.l {
+                    self.coef[i] += self.s[(i, j)] * g[(i, j)];
+                }
+            }
+        }
+        for (i, mut col) in dy.column_iter_mut().enumerate() {
+            col.axpy(-self.coef[i], &y.column(i), 1.0);
+        }
+    }
+
+    /// One layer of the discrete model: `y_i ← π_W(y_i + τ Σ_η Σ_j α_ij U y_j)`, layer time `t`.
+    pub fn layer(&mut self, t: f64, tau: f64, y: &mut DMatrix<f64>) {
+        self.evals += 1;
+        let mut next = y.clone();
+        for h in 0..self.heads.len() {
+            self.attention(h, t, y);
+            if self.heads[h].u.is_identity() {
+                gemm(tau, y, Op::N, &self.s, Op::T, 1.0, &mut next);
+            } else {
+                self.heads[h].u.apply(t, y, &mut self.uy);
+                gemm(tau, &self.uy, Op::N, &self.s, Op::T, 1.0, &mut next);
+            }
+        }
+        *y = next;
+        self.project(y);
+    }
+
+    /// Normalises every token onto `E_W`: `y ← y / sqrt(yᵀ W y)`.
+    pub fn project(&mut self, y: &mut DMatrix<f64>) {
+        for i in 0..self.l {
+            let n2 = self.w_norm2(&y.column(i).clone_owned());
+            y.column_mut(i).scale_mut(1.0 / n2.sqrt());
+        }
+    }
+
+    /// `yᵀ W y` for one token.
+    pub fn w_norm2(&self, y: &nalgebra::DVector<f64>) -> f64 {
+        match &self.w {
+            None => y.norm_squared(),
+            Some(w) => y.dot(&(w * y)),
+        }
+    }
+
+    /// The largest `|y_iᵀ W y_i − 1|` over tokens: how far a state drifted off `E_W`.
+    pub fn drift(&self, y: &DMatrix<f64>) -> f64 {
+        (0..self.l).map(|i| (self.w_norm2(&y.column(i).clone_owned()) - 1.0).abs()).fold(0.0, f64::max)
+    }
+}

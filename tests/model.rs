@@ -1,0 +1,136 @@
+//! The fast batched kernel against the plain per-token definition, and structural facts of (7).
+
+mod common;
+
+use attncert::model::{self, reference, Kernel};
+use attncert::system::{Attention, Normalization, System};
+use nalgebra::DMatrix;
+use proptest::prelude::*;
+
+/// The plain reference right-hand side for a system at `(t, y)`.
+fn reference_rhs(sys: &System, t: f64, y: &DMatrix<f64>) -> DMatrix<f64> {
+    let d = sys.dim;
+    let rows = |m: DMatrix<f64>| -> Vec<Vec<f64>> { m.row_iter().map(|r| r.iter().copied().collect()).collect() };
+    let m = reference::ModelAt {
+        heads: sys.heads.iter().map(|h| (rows(h.p.eval(t, d)), rows(h.u.eval(t, d)))).collect(),
+        w: rows(sys.metric_f64()),
+        causal: sys.attention == Attention::Causal,
+        z_factor: if sys.normalization == Normalization::Paper { (d as f64).sqrt() } else { 1.0 },
+    };
+    let toks: Vec<Vec<f64>> = y.column_iter().map(|c| c.iter().copied().collect()).collect();
+    let dy = reference::rhs(&m, &toks);
+    DMatrix::from_fn(d, sys.tokens, |i, j| dy[j][i])
+}
+
+fn kernel_rhs(sys: &System, t: f64, y: &DMatrix<f64>) -> DMatrix<f64> {
+    let mut k = Kernel::new(sys);
+    let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
+    k.rhs(t, y, &mut dy);
+    dy
+}
+
+/// A random system as TOML: every structural option of the schema is exercised.
+fn arb_system() -> impl Strategy<Value = String> {
+    (2usize..5, 1usize..6, 1usize..4, any::<bool>(), any::<bool>(), 0u8..3, 0u8..3, any::<u32>()).prop_map(
+        |(d, l, h, causal, paper, ukind, wkind, seed)| {
+            let mut s = format!(
+                "tokens = {l}\ndim = {d}\nattention = \"{}\"\nnormalization = \"{}\"\n",
+                if causal { "causal" } else { "full" },
+                if paper { "paper" } else { "softmax" }
+            );
+            match wkind {
+                0 => {}
+                1 => {
+                    // W = A·Aᵀ + I with a seeded A: symmetric positive definite by construction.
+                    let a = DMatrix::from_fn(d, d, |i, j| ((seed as usize + i * 7 + j * 3) % 5) as f64 * 0.1 - 0.2);
+                    let w = &a * a.transpose() + DMatrix::identity(d, d);
+                    let rows: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| w[(i.max(j), i.min(j))]).collect()).collect();
+                    s += &format!("metric = {}\n", common::matrix(&rows));
+                }
+                _ => {
+                    let diag: Vec<Vec<f64>> =
+                        (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 + i as f64 * 0.5 } else { 0.0 }).collect()).collect();
+                    s += &format!("metric = {}\n", common::matrix(&diag));
+                }
+            }
+            for k in 0..h {
+                let sk = seed as u64 * 7 + k as u64;
+                s += &format!(
+                    "[[heads]]\nP = {{ diag = [{}], times = {{ random = {{ seed = {sk}, half_width = 1.0 }} }} }}\n",
+                    (0..d).map(|i| format!("\"2*cos({}*t) + 0.5\"", i + 1)).collect::<Vec<_>>().join(", ")
+                );
+                match ukind {
+                    0 => s += "U = \"identity\"\n",
+                    1 => s += &format!("U = {{ random = {{ seed = {}, half_width = 0.5 }}, make = \"symmetric\" }}\n", sk + 1000),
+                    _ => s += &format!("U = {{ scalar = \"1 + t\", times = {{ random = {{ seed = {}, half_width = 0.5 }} }} }}\n", sk + 2000),
+                }
+            }
+            s + &format!("[initial]\nrandom = {{ seed = {seed}, law = \"sphere\" }}\n")
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The batched GEMM kernel computes the same vector field as the plain definition.
+    #[test]
+    fn kernel_matches_reference(toml in arb_system(), t in 0.0f64..3.0) {
+        let sys = common::system(&toml);
+        let y = model::initial_state(&sys);
+        let fast = kernel_rhs(&sys, t, &y);
+        let plain = reference_rhs(&sys, t, &y);
+        let scale = 1.0 + plain.abs().max();
+        prop_assert!((&fast - &plain).abs().max() <= 1e-12 * scale, "fast {fast} plain {plain}");
+    }
+
+    /// (7) is tangent to E_W: d/dt (y_iᵀ W y_i) = 2 y_iᵀ W ẏ_i = 0.
+    #[test]
+    fn rhs_is_tangent(toml in arb_system(), t in 0.0f64..3.0) {
+        let sys = common::system(&toml);
+        let y = model::initial_state(&sys);
+        let dy = kernel_rhs(&sys, t, &y);
+        let w = sys.metric_f64();
+        for i in 0..sys.tokens {
+            let wy = &w * y.column(i);
+            let radial = wy.dot(&dy.column(i));
+            prop_assert!(radial.abs() <= 1e-13 * (1.0 + dy.column(i).norm()), "token {i}: yᵀW ẏ = {radial}");
+        }
+    }
+}
+
+/// Causal attention with U = I: token 1 attends only to itself, and `y_1 − (y_1ᵀ W y_1) y_1 = 0`
+/// on E_W, so it never moves.
+#[test]
+fn causal_first_token_is_fixed() {
+    let sys = common::system(
+        "tokens = 4\ndim = 3\nattention = \"causal\"\n[[heads]]\nP = [[\"sin(t)\", 1, 0], [0, 2, 0], [0, 0, -1]]\n\
+         [[heads]]\nP = { random = { seed = 3, half_width = 2 } }\n[initial]\nrandom = { seed = 9, law = \"sphere\" }\n",
+    );
+    let y = model::initial_state(&sys);
+    for t in [0.0, 0.7, 3.0] {
+        let dy = kernel_rhs(&sys, t, &y);
+        assert!(dy.column(0).norm() < 1e-15, "token 1 moves: {}", dy.column(0));
+        assert!(dy.column(1).norm() > 1e-3);
+    }
+}
+
+/// Attention rows sum to 1/sqrt(d) (paper) or 1 (softmax), and causal rows vanish above the diagonal.
+#[test]
+fn attention_rows_are_normalised() {
+    for (norm, expect) in [("paper", 1.0 / 3f64.sqrt()), ("softmax", 1.0)] {
+        let sys = common::system(&format!(
+            "tokens = 5\ndim = 3\nattention = \"causal\"\nnormalization = \"{norm}\"\n[[heads]]\n\
+             P = {{ random = {{ seed = 1, half_width = 3 }} }}\n[initial]\nrandom = {{ seed = 2, law = \"sphere\" }}\n"
+        ));
+        let y = model::initial_state(&sys);
+        let a = Kernel::new(&sys).attention_matrices(0.0, &y).remove(0);
+        for i in 0..5 {
+            let s: f64 = a.row(i).sum();
+            assert!((s - expect).abs() < 1e-14, "{norm}: row {i} sums to {s}");
+            for j in i + 1..5 {
+                assert_eq!(a[(i, j)], 0.0);
+            }
+        }
+    }
+}
