@@ -1,0 +1,62 @@
+//! The float fast path, measured: `cargo bench` (or `cargo bench -- FILE` for another system).
+//!
+//! 1. right-hand-side evaluations per second at the initial state (batched GEMM kernel);
+//! 2. one trajectory to t = 150 with Dormand–Prince 5(4) at rtol = 1e-8, atol = 1e-10:
+//!    wall time, steps, evaluations, E(50), E(150) and the drift off E_W before re-projection.
+//!
+//! The defaults are the paper's Section 7.4 system (50 tokens, d = 500, two heads). One core:
+//! the GEMM (matrixmultiply) is single-threaded; `--runs` parallelism is across trajectories.
+//! bench/numpy_baseline.py measures the same two figures with NumPy/SciPy.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use attncert::model::{self, Kernel};
+use attncert::simulate::{simulate, Method};
+use attncert::system::System;
+use nalgebra::DMatrix;
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a system file.
+    let file = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/theorems/examples/sec7_4.toml")));
+    let sys = match System::load(&file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    println!("system: {} ({} tokens, d = {}, {} heads)", sys.name, sys.tokens, sys.dim, sys.heads.len());
+
+    let y = model::initial_state(&sys);
+    let mut kernel = Kernel::new(&sys);
+    let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        kernel.rhs(0.1 * n as f64, &y, &mut dy);
+        n += 1;
+    }
+    let per_sec = n as f64 / start.elapsed().as_secs_f64();
+    println!("rhs evaluations per second: {per_sec:.0} ({:.3} ms each)", 1e3 / per_sec);
+
+    let method = Method::Dopri5 { rtol: 1e-8, atol: 1e-10 };
+    let start = Instant::now();
+    let traj = match simulate(&sys, method, &[50.0, 150.0]) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "dopri5 to t = 150 (rtol 1e-8, atol 1e-10): {wall:.2} s, {} steps ({} rejected), {} evaluations, \
+         E(50) = {:.4e}, E(150) = {:.4e}, max drift off E_W {:.1e}",
+        traj.stats.steps, traj.stats.rejected, traj.stats.rhs_evals, traj.samples[0].values[0], traj.samples[1].values[0], traj.max_drift
+    );
+}

@@ -1,0 +1,247 @@
+//! The `attncert` command line: the only place that prints and picks exit codes.
+//!
+//! Exit codes: 0 success; 1 a computation failed (or, for `check`, a theorem fails);
+//! 2 bad input or usage.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use attncert::error::{Error, Result};
+use attncert::report::output::{Format, Sink};
+use attncert::report::samples;
+use attncert::simulate::{self, runs, Method};
+use attncert::system::System;
+
+#[derive(Parser)]
+#[command(name = "attncert", version, about = "Theorem checker with certified numerics for attention dynamics")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a system in floating point and report E and the Lyapunov functions over time.
+    Simulate(SimulateArgs),
+    /// Write a system with every random draw and default made explicit, as a JSON system file
+    /// (used by the NumPy baseline in bench/).
+    Export {
+        /// The system file (TOML or JSON).
+        file: PathBuf,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    /// Dormand–Prince 5(4), adaptive, with dense output.
+    Dopri5,
+    /// Dormand–Prince 8(5,3), adaptive, for tight tolerances.
+    Dop853,
+    /// Classic fourth-order Runge–Kutta with the fixed step --step.
+    Rk4,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// The system file (TOML, or JSON by extension).
+    file: PathBuf,
+    /// Final time (default: the last --at time, else 10).
+    #[arg(long)]
+    until: Option<f64>,
+    /// Exact times to report, comma-separated (e.g. 0,1,5,10).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    at: Option<Vec<f64>>,
+    /// Number of evenly spaced report times on [0, until], both ends included.
+    #[arg(long, default_value_t = 11)]
+    samples: usize,
+    /// Integrator of the continuous model.
+    #[arg(long, value_enum, default_value_t = MethodArg::Dopri5)]
+    method: MethodArg,
+    /// Relative tolerance (dopri5, dop853).
+    #[arg(long, default_value_t = 1e-10)]
+    rtol: f64,
+    /// Absolute tolerance (dopri5, dop853).
+    #[arg(long, default_value_t = 1e-12)]
+    atol: f64,
+    /// Fixed step (rk4).
+    #[arg(long, default_value_t = 1e-3)]
+    step: f64,
+    /// Run the discrete layer map instead of the flow (one layer per --tau).
+    #[arg(long, requires = "tau")]
+    discrete: bool,
+    /// Layer step of the discrete model.
+    #[arg(long)]
+    tau: Option<f64>,
+    /// Output format on standard output (with --out, the file's extension decides).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Write to this file (.csv, .json, or text), atomically.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Simulate N independent redraws of every random field, in parallel; one row per run and time.
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Master seed of the redraws of --runs.
+    #[arg(long, default_value_t = 0, requires = "runs")]
+    seed: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => cmd_simulate(a),
+        Command::Export { file, out } => cmd_export(file, out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(match e {
+                Error::Input(_) | Error::Usage(_) => 2,
+                Error::Numerical(_) | Error::Io { .. } => 1,
+            })
+        }
+    }
+}
+
+fn positive(name: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::Usage(format!("{name} must be positive and finite, found {v}")))
+    }
+}
+
+fn sample_times(a: &SimulateArgs) -> Result<Vec<f64>> {
+    let times = match (&a.at, a.until) {
+        (Some(at), until) => {
+            let mut at = at.clone();
+            simulate::check_times(&at)?;
+            if let Some(u) = until {
+                if let Some(&bad) = at.iter().find(|&&t| t > u) {
+                    return Err(Error::Usage(format!("--at time {bad} is beyond --until {u}")));
+                }
+                if at.last() != Some(&u) {
+                    at.push(u);
+                }
+            }
+            at
+        }
+        (None, until) => {
+            let u = until.unwrap_or(10.0);
+            if !(u.is_finite() && u >= 0.0) {
+                return Err(Error::Usage(format!("--until must be finite and ≥ 0, found {u}")));
+            }
+            if a.samples == 0 {
+                return Err(Error::Usage("--samples must be at least 1".into()));
+            }
+            simulate::even_times(u, a.samples)
+        }
+    };
+    simulate::check_times(&times)?;
+    Ok(times)
+}
+
+fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
+    let sys = System::load(&a.file)?;
+    let times = sample_times(&a)?;
+    let method = if a.discrete {
+        Method::Discrete { tau: positive("--tau", a.tau.unwrap_or(f64::NAN))? }
+    } else {
+        match a.method {
+            MethodArg::Dopri5 => Method::Dopri5 { rtol: positive("--rtol", a.rtol)?, atol: positive("--atol", a.atol)? },
+            MethodArg::Dop853 => Method::Dop853 { rtol: positive("--rtol", a.rtol)?, atol: positive("--atol", a.atol)? },
+            MethodArg::Rk4 => Method::Rk4 { h: positive("--step", a.step)? },
+        }
+    };
+    let format = match (&a.out, a.format) {
+        (Some(p), _) => Format::from_path(p),
+        (None, FormatArg::Text) => Format::Text,
+        (None, FormatArg::Csv) => Format::Csv,
+        (None, FormatArg::Json) => Format::Json,
+    };
+    let mut sink = match &a.out {
+        Some(p) => Sink::file(p)?,
+        None => Sink::stdout(),
+    };
+    match a.runs {
+        None => {
+            let traj = simulate::simulate(&sys, method, &times)?;
+            let text = match format {
+                Format::Text => samples::text(&sys, method, &traj),
+                Format::Csv => samples::csv_header(&traj.names, false) + &samples::csv_rows(&traj, None),
+                Format::Json => samples::json(&sys, method, &traj),
+            };
+            sink.write_str(&text)?;
+        }
+        Some(n) => bulk(&sys, method, &times, n, a.seed, format, &mut sink)?,
+    }
+    sink.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bulk runs stream one row per run and time: text and CSV as CSV rows, JSON as JSON Lines.
+fn bulk(sys: &System, method: Method, times: &[f64], n: u64, seed: u64, format: Format, sink: &mut Sink) -> Result<()> {
+    if n == 0 {
+        return Err(Error::Usage("--runs must be at least 1".into()));
+    }
+    if !sys.has_random() {
+        return Err(Error::Usage(format!(
+            "--runs redraws random fields, but {} has none (every run would be the same)",
+            sys.source.display()
+        )));
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(n)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut header_done = false;
+    let result = runs::run_many(
+        sys,
+        method,
+        times,
+        n,
+        seed,
+        |run, traj| {
+            let mut text = String::new();
+            if format != Format::Json && !header_done {
+                text += &samples::csv_header(&traj.names, true);
+                header_done = true;
+            }
+            text += &match format {
+                Format::Json => samples::json_lines(traj, run),
+                _ => samples::csv_rows(traj, Some(run)),
+            };
+            sink.write_str(&text)
+        },
+        || bar.inc(1),
+    );
+    bar.finish_and_clear();
+    result
+}
+
+fn cmd_export(file: PathBuf, out: Option<PathBuf>) -> Result<ExitCode> {
+    let sys = System::load(&file)?;
+    let text = attncert::system::export::to_json(&sys);
+    let mut sink = match &out {
+        Some(p) => Sink::file(p)?,
+        None => Sink::stdout(),
+    };
+    sink.write_str(&text)?;
+    sink.finish()?;
+    Ok(ExitCode::SUCCESS)
+}

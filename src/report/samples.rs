@@ -1,0 +1,144 @@
+//! Sampled trajectories as a text table, CSV rows or JSON.
+
+use serde_json::{json, Map, Value};
+
+use crate::simulate::{Method, Trajectory};
+use crate::system::{Attention, Normalization, System};
+
+/// A one-line description of the system for report headers.
+pub fn describe(sys: &System) -> String {
+    format!(
+        "{}: {} tokens in R^{}, {} attention, {} head{}, {} normalisation, W = {}",
+        sys.name,
+        sys.tokens,
+        sys.dim,
+        match sys.attention {
+            Attention::Full => "full",
+            Attention::Causal => "causal",
+        },
+        sys.heads.len(),
+        if sys.heads.len() == 1 { "" } else { "s" },
+        match sys.normalization {
+            Normalization::Paper => "paper (rows sum to 1/sqrt(d))",
+            Normalization::Softmax => "softmax",
+        },
+        match sys.metric {
+            crate::system::Metric::Identity => "I",
+            crate::system::Metric::EqualsP => "P",
+            crate::system::Metric::Matrix(_) => "matrix",
+        }
+    )
+}
+
+pub fn describe_method(m: Method) -> String {
+    match m {
+        Method::Rk4 { h } => format!("rk4 (h = {h})"),
+        Method::Dopri5 { rtol, atol } => format!("dopri5 (rtol = {rtol:e}, atol = {atol:e})"),
+        Method::Dop853 { rtol, atol } => format!("dop853 (rtol = {rtol:e}, atol = {atol:e})"),
+        Method::Discrete { tau } => format!("discrete layer map (tau = {tau})"),
+    }
+}
+
+fn method_json(m: Method) -> Value {
+    match m {
+        Method::Rk4 { h } => json!({ "name": "rk4", "h": h }),
+        Method::Dopri5 { rtol, atol } => json!({ "name": "dopri5", "rtol": rtol, "atol": atol }),
+        Method::Dop853 { rtol, atol } => json!({ "name": "dop853", "rtol": rtol, "atol": atol }),
+        Method::Discrete { tau } => json!({ "name": "discrete", "tau": tau }),
+    }
+}
+
+/// The table printed by `attncert simulate`.
+pub fn text(sys: &System, method: Method, traj: &Trajectory) -> String {
+    let mut out = format!("# {}\n# method: {}\n", describe(sys), describe_method(method));
+    out += &format!("{:>10}", "t");
+    for n in &traj.names {
+        out += &format!("  {n:>14}");
+    }
+    out.push('\n');
+    for s in &traj.samples {
+        out += &format!("{:>10}", fmt_t(s.t));
+        for v in &s.values {
+            out += &format!("  {v:>14.6e}");
+        }
+        out.push('\n');
+    }
+    out += &format!(
+        "# steps {} (rejected {}), right-hand-side evaluations {}, max drift off E_W {:.1e}\n",
+        traj.stats.steps, traj.stats.rejected, traj.stats.rhs_evals, traj.max_drift
+    );
+    out
+}
+
+fn fmt_t(t: f64) -> String {
+    let s = format!("{t}");
+    if s.len() <= 10 {
+        s
+    } else {
+        format!("{t:.4e}")
+    }
+}
+
+/// CSV header: `t,E,…` (with a leading `run` column for bulk runs).
+pub fn csv_header(traj_names: &[String], with_run: bool) -> String {
+    let mut h = if with_run { "run,t".to_string() } else { "t".to_string() };
+    for n in traj_names {
+        h.push(',');
+        h += n;
+    }
+    h.push('\n');
+    h
+}
+
+/// CSV rows, full precision (shortest round-trip form of each double).
+pub fn csv_rows(traj: &Trajectory, run: Option<u64>) -> String {
+    let mut out = String::new();
+    for s in &traj.samples {
+        if let Some(r) = run {
+            out += &format!("{r},");
+        }
+        out += &format!("{}", s.t);
+        for v in &s.values {
+            out += &format!(",{v}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn sample_json(names: &[String], t: f64, values: &[f64], run: Option<u64>) -> Value {
+    let mut lyap = Map::new();
+    for (n, v) in names.iter().zip(values).skip(1) {
+        lyap.insert(n.clone(), json!(v));
+    }
+    let mut o = Map::new();
+    if let Some(r) = run {
+        o.insert("run".into(), json!(r));
+    }
+    o.insert("t".into(), json!(t));
+    o.insert("E".into(), json!(values[0]));
+    o.insert("lyapunov".into(), Value::Object(lyap));
+    Value::Object(o)
+}
+
+/// The JSON document of one trajectory: `{ "samples": [ { "t", "E", "lyapunov": {…} } ], … }`.
+pub fn json(sys: &System, method: Method, traj: &Trajectory) -> String {
+    let samples: Vec<Value> = traj.samples.iter().map(|s| sample_json(&traj.names, s.t, &s.values, None)).collect();
+    let doc = json!({
+        "system": sys.name,
+        "file": sys.source.display().to_string(),
+        "method": method_json(method),
+        "samples": samples,
+        "stats": { "steps": traj.stats.steps, "rejected": traj.stats.rejected, "rhs_evals": traj.stats.rhs_evals },
+        "max_drift": traj.max_drift,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// JSON Lines for bulk runs: one `{ "run", "t", "E", "lyapunov" }` object per line.
+pub fn json_lines(traj: &Trajectory, run: u64) -> String {
+    traj.samples
+        .iter()
+        .map(|s| serde_json::to_string(&sample_json(&traj.names, s.t, &s.values, Some(run))).unwrap_or_default() + "\n")
+        .collect()
+}
