@@ -6,10 +6,13 @@
 
 use crate::numeric::scalar::Scalar;
 
-/// The data of (7) at one time `t`: per head `(P, U)`, row-major `d×d`, and `W`.
+/// A row-major `d×d` matrix.
+pub type Rows<S> = Vec<Vec<S>>;
+
+/// The data of (7) at one time `t`: per head `(P, U)`, and `W`.
 pub struct ModelAt<S> {
-    pub heads: Vec<(Vec<Vec<S>>, Vec<Vec<S>>)>,
-    pub w: Vec<Vec<S>>,
+    pub heads: Vec<(Rows<S>, Rows<S>)>,
+    pub w: Rows<S>,
     pub causal: bool,
     /// `sqrt(d)` for the paper's normalisation, 1 for a plain softmax.
     pub z_factor: S,

@@ -5,6 +5,8 @@
 //! (symmetry, the sign of a token, positive definiteness of a small matrix) are settled here,
 //! with no rounding anywhere.
 
+#![allow(clippy::needless_range_loop)] // index loops read like the algebra they implement
+
 use rug::ops::Pow;
 use rug::{Integer, Rational};
 

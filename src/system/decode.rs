@@ -6,14 +6,6 @@ use crate::error::InputError;
 use crate::system::doc::{join, Value};
 use crate::system::expr::{self, Expr, Literal};
 
-/// A value together with where it came from.
-#[derive(Clone, Copy)]
-pub struct Node<'a> {
-    pub file: &'a Path,
-    pub field: &'a str,
-    pub value: &'a Value,
-}
-
 /// An owned field path plus the node (field strings are built on the way down).
 pub struct Field<'a> {
     pub file: &'a Path,

@@ -1,6 +1,8 @@
 //! Checks a decoded system beyond its shape: the metric is symmetric positive definite, no
 //! initial token is zero, `metric = "P"` has a constant `P`. Decided exactly where it is cheap.
 
+#![allow(clippy::needless_range_loop)] // index loops read like the algebra they implement
+
 use rug::Rational;
 
 use crate::error::InputError;
