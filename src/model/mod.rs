@@ -88,7 +88,9 @@ pub fn monitors(sys: &System) -> Vec<Monitor> {
                 out.push(Monitor::Potential(rows(&p)));
             }
             if all_u_identity {
-                out.push(Monitor::Hemisphere(hemisphere_direction(sys, &y0)));
+                if let Some(v) = hemisphere_direction(sys, &y0) {
+                    out.push(Monitor::Hemisphere(v));
+                }
             }
         }
         Attention::Causal => {
@@ -99,8 +101,7 @@ pub fn monitors(sys: &System) -> Vec<Monitor> {
             let u = &sys.heads[0].u;
             if one_head && u.is_constant() && sys.metric_is_identity() {
                 let um = u.eval(0.0, sys.dim);
-                if um == um.transpose() {
-                    let v = top_eigenvector(&um, &y0);
+                if let Some(v) = top_eigenvector(&um, &y0) {
                     out.push(Monitor::EigenToken(v.clone(), 0));
                     if sys.tokens >= 2 {
                         out.push(Monitor::EigenToken(v.clone(), 1));
@@ -117,25 +118,41 @@ fn rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
     m.row_iter().map(|r| r.iter().copied().collect()).collect()
 }
 
-/// The file's `[lyapunov] v`, else the normalised mean of the initial tokens (a direction whose
-/// open hemisphere holds the tokens whenever any such hemisphere is "central" enough).
-fn hemisphere_direction(sys: &System, y0: &DMatrix<f64>) -> Vec<f64> {
+/// The unit direction of the hemisphere function: the file's `[lyapunov] v` (always used), else
+/// the normalised mean of the initial tokens, but only if every initial token lies in its open
+/// hemisphere; otherwise `max_i (1 − vᵀy_i)` is no Lyapunov function along this trajectory.
+fn hemisphere_direction(sys: &System, y0: &DMatrix<f64>) -> Option<Vec<f64>> {
     let v = match &sys.hemisphere {
         Some(v) => DVector::from_iterator(sys.dim, v.iter().map(|l| l.value)),
-        None => y0.column_sum(),
+        None => {
+            let mean = y0.column_sum();
+            if y0.column_iter().any(|y| y.dot(&mean) <= 0.0) {
+                return None;
+            }
+            mean
+        }
     };
     let n = v.norm();
-    v.iter().map(|x| x / n).collect()
+    Some(v.iter().map(|x| x / n).collect())
 }
 
-/// The unit eigenvector of the largest eigenvalue of symmetric `u`, signed so that the initial
-/// tokens lie on its positive side on average (THEORY.md §3: either sign is allowed).
-fn top_eigenvector(u: &DMatrix<f64>, y0: &DMatrix<f64>) -> Vec<f64> {
+/// The unit eigenvector of the largest eigenvalue of `u`, signed so that the initial tokens lie
+/// on its positive side on average (THEORY.md §3: either sign is allowed). `None` unless `u` is
+/// symmetric with a top eigenvalue simple in floating point (for `U = I` no `v` is defined).
+fn top_eigenvector(u: &DMatrix<f64>, y0: &DMatrix<f64>) -> Option<Vec<f64>> {
+    if *u != u.transpose() {
+        return None;
+    }
     let eig = nalgebra::SymmetricEigen::new(u.clone());
-    let k = eig.eigenvalues.imax();
-    let mut v = eig.eigenvectors.column(k).clone_owned();
+    let mut order: Vec<usize> = (0..eig.eigenvalues.len()).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+    let (l1, l2) = (eig.eigenvalues[order[0]], order.get(1).map_or(f64::NEG_INFINITY, |&k| eig.eigenvalues[k]));
+    if l1 - l2 <= 1e-9 * l1.abs().max(1.0) {
+        return None;
+    }
+    let mut v = eig.eigenvectors.column(order[0]).clone_owned();
     if v.dot(&y0.column_sum()) < 0.0 {
         v = -v;
     }
-    v.iter().copied().collect()
+    Some(v.iter().copied().collect())
 }
