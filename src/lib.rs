@@ -3,10 +3,12 @@
 //! Transformers*). See `ARCHITECTURE.md` for the module map and where the trust line runs.
 
 pub mod error;
+pub mod hypothesis;
 pub mod model;
 pub mod numeric;
 pub mod report;
 pub mod simulate;
 pub mod system;
+pub mod theorem;
 
 pub use error::{Error, InputError, Result};

@@ -26,6 +26,10 @@ struct Cli {
 enum Command {
     /// Simulate a system in floating point and report E and the Lyapunov functions over time.
     Simulate(SimulateArgs),
+    /// Check which of the paper's theorems provably apply to a system: every hypothesis is
+    /// proved, refuted or left undecided, in exact or outward-rounded interval arithmetic.
+    /// Exit 0: every requested theorem holds; 1: one fails; 3: none fails, one is undecided.
+    Check(CheckArgs),
     /// Write a system with every random draw and default made explicit, as a JSON system file
     /// (used by the NumPy baseline in bench/).
     Export {
@@ -99,10 +103,27 @@ struct SimulateArgs {
     seed: u64,
 }
 
+#[derive(Args)]
+struct CheckArgs {
+    /// The system file (TOML, or JSON by extension).
+    file: PathBuf,
+    /// Theorems to check (3.2, 4.1, 5.1, r5.1, 6.1, or a conjecture such as c6.1), repeatable or
+    /// comma-separated. Default: the paper's theorems and Remark 5.1.
+    #[arg(long = "theorem", value_delimiter = ',')]
+    theorems: Vec<String>,
+    /// Output format on standard output (with --out, the file's extension decides).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Write the report to this file (.json, or text), atomically.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(a) => cmd_simulate(a),
+        Command::Check(a) => cmd_check(a),
         Command::Export { file, out } => cmd_export(file, out),
     };
     match result {
@@ -232,6 +253,51 @@ fn bulk(sys: &System, method: Method, times: &[f64], n: u64, seed: u64, format: 
     );
     bar.finish_and_clear();
     result
+}
+
+fn cmd_check(a: CheckArgs) -> Result<ExitCode> {
+    use attncert::hypothesis::{Context, Verdict};
+    use attncert::theorem;
+    let specs = if a.theorems.is_empty() {
+        theorem::defaults()?
+    } else {
+        let all = theorem::all()?;
+        a.theorems
+            .iter()
+            .map(|id| {
+                all.iter().find(|s| &s.id == id).cloned().ok_or_else(|| {
+                    let known: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
+                    Error::Usage(format!("unknown theorem '{id}' (known: {})", known.join(", ")))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
+    let sys = System::load(&a.file)?;
+    let ctx = Context::new(&sys);
+    let reports: Vec<_> = specs.iter().map(|s| theorem::run(&ctx, s)).collect();
+    let format = match (&a.out, a.format) {
+        (Some(p), _) => Format::from_path(p),
+        (None, FormatArg::Json) => Format::Json,
+        (None, _) => Format::Text,
+    };
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&theorem::to_json(&sys, &reports)).unwrap_or_default() + "\n",
+        _ => format!("# {}\n\n", samples::describe(&sys)) + &attncert::report::check::text(&reports),
+    };
+    let mut sink = match &a.out {
+        Some(p) => Sink::file(p)?,
+        None => Sink::stdout(),
+    };
+    sink.write_str(&text)?;
+    sink.finish()?;
+    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
+    Ok(ExitCode::from(if verdicts.contains(&Verdict::Fails) {
+        1
+    } else if verdicts.contains(&Verdict::Undecided) {
+        3
+    } else {
+        0
+    }))
 }
 
 fn cmd_export(file: PathBuf, out: Option<PathBuf>) -> Result<ExitCode> {

@@ -11,10 +11,10 @@ use rug::ops::Pow;
 use rug::{Integer, Rational};
 
 /// Largest decimal exponent accepted; beyond it a literal's exact value would take megabytes.
-pub const MAX_EXPONENT: i64 = 1000;
+pub const MAX_EXPONENT: i64 = 1100;
 
 /// The exact value of a decimal literal (`-12.5e-3`, `.5`, `3.`, `7`). `None` if the text is not
-/// a plain decimal or its exponent exceeds [`MAX_EXPONENT`] in size.
+/// a plain decimal or its exponent exceeds [`MAX_EXPONENT`] in size (1100 covers the exact expansion of every double).
 pub fn rational(text: &str) -> Option<Rational> {
     let (neg, rest) = match text.strip_prefix('-') {
         Some(r) => (true, r),
@@ -45,6 +45,21 @@ pub fn rational(text: &str) -> Option<Rational> {
 /// The exact value of a finite double.
 pub fn from_f64(x: f64) -> Rational {
     Rational::from_f64(x).expect("finite f64")
+}
+
+/// The exact decimal expansion of a finite double (`m/2^k = m·5^k/10^k`), as a literal text that
+/// [`rational`] reads back to exactly the same value. At most ~770 significant digits.
+pub fn decimal_text(x: f64) -> String {
+    let q = from_f64(x);
+    let (num, den) = (q.numer().clone(), q.denom().clone());
+    // den = 2^k for a double.
+    let k = den.significant_bits() - 1;
+    let scaled = num * Integer::from(5).pow(k);
+    if k == 0 {
+        scaled.to_string()
+    } else {
+        format!("{scaled}e-{k}")
+    }
 }
 
 /// Result of an exact `LDLᵀ` factorisation of a symmetric matrix.
@@ -107,6 +122,13 @@ mod tests {
     fn doubles_are_exact() {
         // 0.1 as a double is 3602879701896397 / 2^55, not 1/10.
         assert_eq!(from_f64(0.1), q(3602879701896397, 36028797018963968));
+    }
+
+    #[test]
+    fn double_decimal_text_is_exact() {
+        for x in [0.1, -0.375, 1e-300, 5e-324, 123456.789, 0.0, 2.0f64.powi(60)] {
+            assert_eq!(rational(&decimal_text(x)), Some(from_f64(x)), "{x}");
+        }
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn number_literal(path: &Path, field: &str, raw: &str) -> Result<Literal, In
     }
     let value: f64 = text.parse().map_err(|_| bad("not a number"))?;
     if crate::numeric::exact::rational(&text).is_none() {
-        return Err(bad("not a plain decimal, or its exponent is beyond ±1000"));
+        return Err(bad("not a plain decimal, or its exponent is beyond ±1100"));
     }
     if !value.is_finite() {
         return Err(bad("the number is not finite (overflows a 64-bit float)"));
