@@ -1,9 +1,12 @@
-//! `C ← α·op(A)·op(B) + β·C` on column-major `f64` matrices, through `matrixmultiply`'s packed,
-//! SIMD-blocked kernel. A transpose is only a swap of strides, so `Yᵀ·(PY)` costs no copy.
+//! `C ← α·op(A)·op(B) + β·C` on column-major `f64` matrices, through faer's packed, SIMD-blocked
+//! kernel on one thread. A transpose is a view, so `Yᵀ·(PY)` costs no copy.
 //!
-//! Why not nalgebra's own: `Matrix::gemm` reaches `matrixmultiply` but `gemm_tr` (the `Aᵀ·B`
-//! form the score matrix needs) is a loop of matrix–vector products, several times slower.
+//! Why not nalgebra's own: `Matrix::gemm` uses `matrixmultiply` (about 30% slower than faer on
+//! the Section 7.4 shapes, see Cargo.toml) and `gemm_tr` (the `Aᵀ·B` form the score matrix
+//! needs) is a loop of matrix–vector products. Parallelism is across bulk runs, not inside.
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use nalgebra::DMatrix;
 
 /// Whether an operand is used as stored or transposed.
@@ -13,49 +16,29 @@ pub enum Op {
     T,
 }
 
-fn view(a: &DMatrix<f64>, op: Op) -> (usize, usize, isize, isize) {
-    let (r, c) = a.shape();
-    // Column-major: element (i, j) sits at i + j·r.
+fn view(a: &DMatrix<f64>, op: Op) -> MatRef<'_, f64> {
+    let m = MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols());
     match op {
-        Op::N => (r, c, 1, r as isize),
-        Op::T => (c, r, r as isize, 1),
+        Op::N => m,
+        Op::T => m.transpose(),
     }
 }
 
 /// `c ← alpha·op(a)·op(b) + beta·c`. Panics on mismatched shapes (a programming error).
 pub fn gemm(alpha: f64, a: &DMatrix<f64>, opa: Op, b: &DMatrix<f64>, opb: Op, beta: f64, c: &mut DMatrix<f64>) {
-    let (m, k, rsa, csa) = view(a, opa);
-    let (k2, n, rsb, csb) = view(b, opb);
-    let (cm, cn) = c.shape();
-    assert!(k == k2 && cm == m && cn == n, "gemm: shapes {m}x{k} · {k2}x{n} → {cm}x{cn}");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        // An empty sum: matrixmultiply handles it too, but be explicit about beta·C.
-        c.scale_mut(beta);
-        return;
-    }
-    // SAFETY: the strides and extents describe exactly the storage of `a`, `b` and `c`
-    // (checked above), and `c` is borrowed mutably, so it cannot alias `a` or `b`.
-    unsafe {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            1,
-            cm as isize,
-        );
-    }
+    let (a, b) = (view(a, opa), view(b, opb));
+    let (m, n) = c.shape();
+    assert!(a.ncols() == b.nrows() && a.nrows() == m && b.ncols() == n, "gemm: shapes do not match");
+    let accum = if beta == 0.0 {
+        Accum::Replace
+    } else {
+        if beta != 1.0 {
+            c.scale_mut(beta);
+        }
+        Accum::Add
+    };
+    let dst = MatMut::from_column_major_slice_mut(c.as_mut_slice(), m, n);
+    matmul(dst, accum, a, b, alpha, Par::Seq);
 }
 
 #[cfg(test)]

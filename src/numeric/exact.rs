@@ -28,14 +28,15 @@ pub fn rational(text: &str) -> Option<Rational> {
     if int.is_empty() && frac.is_empty() || !(int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())) {
         return None;
     }
-    if exp.abs() > MAX_EXPONENT {
+    // `unsigned_abs`: `i64::MIN.abs()` would wrap (release) and let a huge exponent through.
+    if exp.unsigned_abs() > MAX_EXPONENT.unsigned_abs() {
         return None;
     }
     let digits: String = [int, frac].concat();
     let m = Integer::from_str_radix(&digits, 10).ok()?;
-    let shift = exp - frac.len() as i64;
-    let power = |k: i64| -> Integer { Integer::from(10).pow(k as u32) };
-    let mut r = if shift >= 0 { Rational::from(m * power(shift)) } else { Rational::from((m, power(-shift))) };
+    let shift = exp.checked_sub(i64::try_from(frac.len()).ok()?)?;
+    let power = |k: i64| -> Option<Integer> { Some(Integer::from(10).pow(u32::try_from(k).ok()?)) };
+    let mut r = if shift >= 0 { Rational::from(m * power(shift)?) } else { Rational::from((m, power(-shift)?)) };
     if neg {
         r = -r;
     }
@@ -113,6 +114,10 @@ mod tests {
         assert_eq!(rational("2E3"), Some(q(2000, 1)));
         assert_ne!(rational("0.1"), rational("0.10000000000000000001"));
         assert_eq!(rational("1e5000"), None);
+        // Found by fuzzing: i64::MIN as an exponent must not wrap into a small one.
+        assert_eq!(rational("9e-9223372036854775808"), None);
+        assert_eq!(rational("1.5e-9223372036854775808"), None);
+        assert_eq!(rational("1e9223372036854775807"), None);
         assert_eq!(rational("abc"), None);
         assert_eq!(rational("."), None);
         assert_eq!(rational(""), None);

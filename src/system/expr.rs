@@ -1070,7 +1070,8 @@ fn quotient_derivative(a: &Node, b: &Node) -> Node {
 /// `(a^n)' = n*a^(n-1)*a'`; for `n = i32::MIN` (only reachable from hand-built trees) the
 /// factor is written `a^n/a` because `n - 1` does not fit in `i32`.
 fn power_derivative(a: &Node, n: i32) -> Node {
-    let factor = match n.checked_sub(1) {
+    // `n − 1 = i32::MIN` would print as an exponent the parser rejects: use `a^n / a` then.
+    let factor = match n.checked_sub(1).filter(|&m| m != i32::MIN) {
         Some(m) => pow(a.clone(), m),
         None => div(pow(a.clone(), n), a.clone()),
     };
@@ -1273,8 +1274,9 @@ impl Node {
 
     /// Prints with exactly the parentheses needed to parse back to this very tree:
     /// right operands of left-associative operators bind one level tighter, a power's base
-    /// must be an atom (`(t^2)^3`, `(-t)^2`), and a negation used as an operand of a binary
-    /// operator or of another negation is parenthesised for readability (`a - (-b)`).
+    /// must be an atom (`(t^2)^3`, `(-t)^2`). No parentheses beyond those: printed nesting never
+    /// exceeds the parsed one, so every printed tree parses back within [`MAX_NESTING`]
+    /// (`--t`, `a - -b` are valid input).
     fn write(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
         let parenthesise = self.precedence() < min;
         if parenthesise {
@@ -1286,7 +1288,7 @@ impl Node {
             Node::Pi => f.write_str("pi")?,
             Node::Neg(a) => {
                 f.write_str("-")?;
-                a.write(f, PREC_POW)?;
+                a.write(f, PREC_NEG)?;
             }
             Node::Add(a, b) => write_binary(f, a, " + ", b, PREC_SUM)?,
             Node::Sub(a, b) => write_binary(f, a, " - ", b, PREC_SUM)?,
@@ -1316,12 +1318,7 @@ impl Node {
 fn write_binary(f: &mut fmt::Formatter<'_>, a: &Node, op: &str, b: &Node, prec: u8) -> fmt::Result {
     a.write(f, prec)?;
     f.write_str(op)?;
-    let right_min = if matches!(b, Node::Neg(_)) {
-        PREC_POW
-    } else {
-        prec + 1
-    };
-    b.write(f, right_min)
+    b.write(f, prec + 1)
 }
 
 impl fmt::Display for Node {
@@ -1386,12 +1383,12 @@ mod tests {
             ("t^(-2)^2", "t^4"),
             ("t^+3", "t^3"),
             ("(t^2)^3", "(t^2)^3"),
-            ("2*-t", "2*(-t)"),
-            ("- -t", "-(-t)"),
+            ("2*-t", "2*-t"),
+            ("- -t", "--t"),
             ("+t", "t"),
             ("-2*t", "-2*t"),
             ("-(2*t)", "-(2*t)"),
-            ("t - -1", "t - (-1)"),
+            ("t - -1", "t - -1"),
             ("  2 *\tsin( t )\n", "2*sin(t)"),
             ("sin(t)^2", "sin(t)^2"),
             (".5 + 3. + 1E+2 + 1e-3", ".5 + 3. + 1E+2 + 1e-3"),

@@ -214,7 +214,11 @@ fn decode_table(f: &Field, d: usize) -> Result<MatrixFn, InputError> {
             Some(m) => Some(random::Make::decode(&m)?),
             None => None,
         };
-        return Ok(MatrixFn::Random(RandomMatrix::draw(law, make, d)));
+        let drawn = RandomMatrix::draw(law, make, d);
+        if drawn.values.iter().any(|x| !x.is_finite()) {
+            return Err(r.err("the drawn matrix has entries that overflow a 64-bit float (the law's scale is too large)"));
+        }
+        return Ok(MatrixFn::Random(drawn));
     }
     Err(f.err("a matrix table needs one of the keys 'diag', 'scalar', 'layers' or 'random'"))
 }

@@ -106,6 +106,7 @@ impl System {
         };
         let tokens = positive_count(&t.require("tokens")?, "tokens (ℓ)")?;
         let dim = positive_count(&t.require("dim")?, "dim (d)")?;
+        check_size(&t.require("dim")?, tokens, dim)?;
         let attention = match t.get("attention") {
             None => Attention::Full,
             Some(f) => match f.one_of(&["full", "causal"])? {
@@ -201,6 +202,20 @@ impl System {
         s
     }
 
+    /// An upper estimate of the number of layer boundaries in `(0, t)`, without listing them.
+    pub fn layer_boundaries_before(&self, t: f64) -> f64 {
+        fn count(m: &MatrixFn, t: f64) -> f64 {
+            match m {
+                MatrixFn::Layers { layers, layer_time, .. } => {
+                    t / layer_time.value + layers.iter().map(|l| count(l, t)).sum::<f64>()
+                }
+                MatrixFn::DiagTimes { times, .. } | MatrixFn::ScalarTimes { times, .. } => count(times, t),
+                _ => 0.0,
+            }
+        }
+        self.heads.iter().map(|h| count(&h.p, t) + count(&h.u, t)).sum()
+    }
+
     /// Times in `(t0, t1)` where some matrix jumps, sorted and deduplicated.
     pub fn breakpoints(&self, t0: f64, t1: f64) -> Vec<f64> {
         let mut out = Vec::new();
@@ -212,6 +227,23 @@ impl System {
         out.dedup();
         out
     }
+}
+
+/// Largest `d`: a `d×d` matrix of doubles is then at most 800 MB.
+pub const MAX_DIM: usize = 10_000;
+/// Largest `ℓ·d`: the state is then at most 400 MB.
+pub const MAX_STATE: usize = 50_000_000;
+
+/// Refuses sizes whose matrices or states would not fit a machine (found by fuzzing: a
+/// `dim = 1000000` file otherwise asks for terabytes).
+fn check_size(f: &Field, tokens: usize, dim: usize) -> Result<(), InputError> {
+    if dim > MAX_DIM {
+        return Err(f.err(format!("dim = {dim} is larger than this tool supports ({MAX_DIM}: d×d matrices of doubles)")));
+    }
+    if tokens.saturating_mul(dim) > MAX_STATE {
+        return Err(f.err(format!("tokens × dim = {tokens} × {dim} is larger than this tool supports ({MAX_STATE} numbers)")));
+    }
+    Ok(())
 }
 
 fn positive_count(f: &Field, what: &str) -> Result<usize, InputError> {

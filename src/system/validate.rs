@@ -90,7 +90,8 @@ fn show(q: &Rational) -> String {
 }
 
 fn check_initial(sys: &System, root: &Field) -> Result<(), InputError> {
-    let w = sys.metric_f64();
+    // W = I needs no d×d matrix (d can be large).
+    let w = (!sys.metric_is_identity()).then(|| sys.metric_f64());
     let y = sys.initial_raw_f64();
     for j in 0..sys.tokens {
         let field = match &sys.initial {
@@ -103,7 +104,10 @@ fn check_initial(sys: &System, root: &Field) -> Result<(), InputError> {
             }
         }
         let col = y.column(j);
-        let norm2 = (col.transpose() * &w * col)[(0, 0)];
+        let norm2 = match &w {
+            None => col.norm_squared(),
+            Some(w) => col.dot(&(w * col)),
+        };
         if !(norm2.is_finite() && norm2 > f64::MIN_POSITIVE) {
             return Err(InputError::new(
                 root.file,
