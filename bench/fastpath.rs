@@ -11,8 +11,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use attncert::model::reduced::Reduced;
 use attncert::model::{self, Kernel};
-use attncert::simulate::{simulate, Method};
+use attncert::simulate::{simulate_with, KernelChoice, Method};
 use attncert::system::System;
 use nalgebra::DMatrix;
 
@@ -33,30 +34,48 @@ fn main() {
     println!("system: {} ({} tokens, d = {}, {} heads)", sys.name, sys.tokens, sys.dim, sys.heads.len());
 
     let y = model::initial_state(&sys);
-    let mut kernel = Kernel::new(&sys);
+    let mut batched = Kernel::new(&sys);
     let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
+    let per_sec = rate(|k| batched.rhs(0.1 * k as f64, &y, &mut dy));
+    println!("batched kernel: {per_sec:.0} rhs evaluations per second ({:.3} ms each)", 1e3 / per_sec);
+    let reduced = Reduced::new(&sys, &y);
+    if let Some(mut r) = reduced {
+        let phi = DMatrix::identity(sys.tokens, sys.tokens);
+        let mut dphi = DMatrix::zeros(sys.tokens, sys.tokens);
+        let per_sec = rate(|k| r.rhs(0.1 * k as f64, &phi, &mut dphi));
+        println!("reduced kernel: {per_sec:.0} rhs evaluations per second ({:.3} ms each)", 1e3 / per_sec);
+    }
+    for (name, kernel) in [("batched", KernelChoice::Batched), ("reduced", KernelChoice::Reduced)] {
+        let method = Method::Dopri5 { rtol: 1e-8, atol: 1e-10 };
+        let start = Instant::now();
+        let traj = match simulate_with(&sys, method, kernel, &[50.0, 150.0]) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("{name}: {e}");
+                continue;
+            }
+        };
+        let wall = start.elapsed().as_secs_f64();
+        println!(
+            "{name}: dopri5 to t = 150 (rtol 1e-8, atol 1e-10): {wall:.2} s, {} steps ({} rejected), {} evaluations, \
+             E(50) = {:.6e}, E(150) = {:.6e}, max drift off E_W {:.1e}",
+            traj.stats.steps,
+            traj.stats.rejected,
+            traj.stats.rhs_evals,
+            traj.samples[0].values[0],
+            traj.samples[1].values[0],
+            traj.max_drift
+        );
+    }
+}
+
+/// Calls per second of `f` over about two seconds.
+fn rate(mut f: impl FnMut(u64)) -> f64 {
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < Duration::from_secs(2) {
-        kernel.rhs(0.1 * n as f64, &y, &mut dy);
+        f(n);
         n += 1;
     }
-    let per_sec = n as f64 / start.elapsed().as_secs_f64();
-    println!("rhs evaluations per second: {per_sec:.0} ({:.3} ms each)", 1e3 / per_sec);
-
-    let method = Method::Dopri5 { rtol: 1e-8, atol: 1e-10 };
-    let start = Instant::now();
-    let traj = match simulate(&sys, method, &[50.0, 150.0]) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
-    let wall = start.elapsed().as_secs_f64();
-    println!(
-        "dopri5 to t = 150 (rtol 1e-8, atol 1e-10): {wall:.2} s, {} steps ({} rejected), {} evaluations, \
-         E(50) = {:.4e}, E(150) = {:.4e}, max drift off E_W {:.1e}",
-        traj.stats.steps, traj.stats.rejected, traj.stats.rhs_evals, traj.samples[0].values[0], traj.samples[1].values[0], traj.max_drift
-    );
+    n as f64 / start.elapsed().as_secs_f64()
 }

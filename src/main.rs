@@ -49,6 +49,13 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum KernelArg {
+    Auto,
+    Batched,
+    Reduced,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum MethodArg {
     /// Dormand–Prince 5(4), adaptive, with dense output.
     Dopri5,
@@ -80,6 +87,10 @@ struct SimulateArgs {
     /// Absolute tolerance (dopri5, dop853).
     #[arg(long, default_value_t = 1e-12)]
     atol: f64,
+    /// Float kernel: reduced (Y = Y₀·Φ, ℓ×ℓ state; needs U = I and P = s(t)·diag(…)·C) where it
+    /// applies and ℓ ≤ d, else batched (d×ℓ tokens, any system).
+    #[arg(long, value_enum, default_value_t = KernelArg::Auto)]
+    kernel: KernelArg,
     /// Fixed step (rk4).
     #[arg(long, default_value_t = 1e-3)]
     step: f64,
@@ -200,7 +211,12 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     };
     match a.runs {
         None => {
-            let traj = simulate::simulate(&sys, method, &times)?;
+            let kernel = match a.kernel {
+                KernelArg::Auto => simulate::KernelChoice::Auto,
+                KernelArg::Batched => simulate::KernelChoice::Batched,
+                KernelArg::Reduced => simulate::KernelChoice::Reduced,
+            };
+            let traj = simulate::simulate_with(&sys, method, kernel, &times)?;
             let text = match format {
                 Format::Text => samples::text(&sys, method, &traj),
                 Format::Csv => samples::csv_header(&traj.names, false) + &samples::csv_rows(&traj, None),

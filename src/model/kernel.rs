@@ -86,6 +86,29 @@ impl TimeMatrix {
     }
 }
 
+/// `S ← softmax rows of S` in place, scaled so each row sums to `row_sum`. Max-shifted so no
+/// `exp` overflows; masked entries (`j > i`, causal) become exactly 0.
+pub(crate) fn softmax_rows(s: &mut DMatrix<f64>, causal: bool, row_sum: f64) {
+    let l = s.nrows();
+    for i in 0..l {
+        let jmax = if causal { i + 1 } else { l };
+        let m = (0..jmax).map(|j| s[(i, j)]).fold(f64::NEG_INFINITY, f64::max);
+        let mut z = 0.0;
+        for j in 0..jmax {
+            let e = (s[(i, j)] - m).exp();
+            s[(i, j)] = e;
+            z += e;
+        }
+        let scale = row_sum / z;
+        for j in 0..jmax {
+            s[(i, j)] *= scale;
+        }
+        for j in jmax..l {
+            s[(i, j)] = 0.0;
+        }
+    }
+}
+
 struct HeadKernel {
     p: TimeMatrix,
     u: TimeMatrix,
@@ -145,37 +168,11 @@ impl Kernel {
         self.l
     }
 
-    /// `S ← softmax rows of S` in place, scaled so each row sums to `row_sum`. Max-shifted so
-    /// no `exp` overflows; masked entries (`j > i`, causal) become exactly 0.
-    fn softmax_rows(&mut self) {
-        let l = self.l;
-        for i in 0..l {
-            let jmax = if self.causal { i + 1 } else { l };
-            let mut m = f64::NEG_INFINITY;
-            for j in 0..jmax {
-                m = m.max(self.s[(i, j)]);
-            }
-            let mut z = 0.0;
-            for j in 0..jmax {
-                let e = (self.s[(i, j)] - m).exp();
-                self.s[(i, j)] = e;
-                z += e;
-            }
-            let scale = self.row_sum / z;
-            for j in 0..jmax {
-                self.s[(i, j)] *= scale;
-            }
-            for j in jmax..l {
-                self.s[(i, j)] = 0.0;
-            }
-        }
-    }
-
     /// Attention weights of head `h` at `(t, Y)` into `self.s` (rows sum to `row_sum`).
     fn attention(&mut self, h: usize, t: f64, y: &DMatrix<f64>) {
         self.heads[h].p.apply(t, y, &mut self.py);
         gemm(1.0, y, Op::T, &self.py, Op::N, 0.0, &mut self.s);
-        self.softmax_rows();
+        softmax_rows(&mut self.s, self.causal, self.row_sum);
     }
 
     /// The attention matrix `α^η(t, y)` of every head (for reports and tests).

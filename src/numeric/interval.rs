@@ -25,14 +25,11 @@ use inari::Interval;
 use rug::float::Round;
 use rug::ops::Pow;
 use rug::{Float, Integer, Rational};
+use crate::numeric::exact;
 
 /// A row-major interval matrix. Functions that expect a symmetric matrix reason about the
 /// symmetric matrices inside it: entry `(i, j)` and entry `(j, i)` both constrain `a_ij`.
 pub type IMat = Vec<Vec<Interval>>;
-
-/// Largest decimal exponent accepted by [`enclose_decimal`]; beyond it a literal's exact value
-/// would take kilobytes and no model parameter needs it.
-pub const MAX_DECIMAL_EXPONENT: u64 = 1000;
 
 /// Largest dimension for which [`top_eigenvalue_exact`] runs the exact characteristic-polynomial
 /// method (rational coefficient growth makes larger sizes slow, not wrong).
@@ -73,49 +70,13 @@ pub fn enclose_rational(q: &Rational) -> Interval {
     Interval::try_from((lo, hi)).unwrap_or(Interval::ENTIRE)
 }
 
-/// The exact value of a plain decimal literal: optional sign, digits with an optional fraction
-/// (`-12.5e-3`, `.5`, `3.`, `7`), optional exponent `e`/`E` with `|exponent| ≤`
-/// [`MAX_DECIMAL_EXPONENT`]. `None` for anything else (no whitespace, `_`, hex, `inf`, `nan`).
-pub fn decimal_rational(text: &str) -> Option<Rational> {
-    let (negative, body) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(k) => (&body[..k], parse_exponent(&body[k + 1..])?),
-        None => (body, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
-        return None;
-    }
-    let digits = Integer::from_str_radix(&[int, frac].concat(), 10).ok()?;
-    // value = digits · 10^(exponent − #fraction digits)
-    let shift = exponent.checked_sub(i64::try_from(frac.len()).ok()?)?;
-    let power = Integer::from(10).pow(u32::try_from(shift.unsigned_abs()).ok()?);
-    let q = if shift >= 0 { Rational::from(digits * power) } else { Rational::from((digits, power)) };
-    Some(if negative { -q } else { q })
-}
-
-/// `[+-]digits` within the exponent limit.
-fn parse_exponent(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let e: i64 = s.parse().ok()?;
-    (e.unsigned_abs() <= MAX_DECIMAL_EXPONENT).then_some(e)
-}
-
 /// The tightest interval of doubles containing the exact value of a decimal literal (see
-/// [`decimal_rational`] for the accepted syntax). `0.1` gives the two doubles around 1/10,
+/// [`exact::rational`] for the accepted syntax). `0.1` gives the two doubles around 1/10,
 /// `0.5` a point.
 ///
 /// Tightness: tightest (the literal is parsed exactly, then [`enclose_rational`]).
 pub fn enclose_decimal(text: &str) -> Option<Interval> {
-    decimal_rational(text).map(|q| enclose_rational(&q))
+    exact::rational(text).map(|q| enclose_rational(&q))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1195,11 +1156,11 @@ mod tests {
         assert_eq!(enclose_decimal(".5").unwrap(), iv(0.5, 0.5));
         assert_eq!(enclose_decimal("+2.25E1").unwrap(), iv(22.5, 22.5));
         assert_eq!(enclose_decimal("-0").unwrap(), iv(0.0, 0.0));
-        assert_eq!(decimal_rational("-12.5e-3").unwrap(), q(-1, 80));
+        assert_eq!(exact::rational("-12.5e-3").unwrap(), q(-1, 80));
         let x = enclose_decimal("-12.5e-3").unwrap();
         assert!(contains_q(x, &q(-1, 80)) && next_up(x.inf()) == x.sup());
-        assert_eq!(decimal_rational("1e1000").unwrap(), Rational::from(Integer::from(10).pow(1000)));
-        assert_eq!(decimal_rational("1e-1000").unwrap(), Rational::from((1, Integer::from(10).pow(1000))));
+        assert_eq!(exact::rational("1e1000").unwrap(), Rational::from(Integer::from(10).pow(1000)));
+        assert_eq!(exact::rational("1e-1000").unwrap(), Rational::from((1, Integer::from(10).pow(1000))));
     }
 
     #[test]
@@ -1211,7 +1172,7 @@ mod tests {
         let neg_tiny = enclose_decimal("-1e-400").unwrap();
         assert_eq!((neg_tiny.inf(), neg_tiny.sup()), (-f64::from_bits(1), 0.0));
         let sub = enclose_decimal("1e-320").unwrap(); // subnormal, not a double
-        assert!(contains_q(sub, &decimal_rational("1e-320").unwrap()));
+        assert!(contains_q(sub, &exact::rational("1e-320").unwrap()));
         assert_eq!(next_up(sub.inf()), sub.sup());
     }
 
@@ -1227,8 +1188,8 @@ mod tests {
             "1e+",
             "1e-",
             "1.2.3",
-            "1e1001",
-            "-1e-1001",
+            "1e1101", // beyond exact::MAX_EXPONENT
+            "-1e-1101",
             " 1",
             "1 ",
             "0x10",
@@ -1240,10 +1201,10 @@ mod tests {
             "1e99999999999999999999",
             "١",
         ] {
-            assert_eq!(decimal_rational(bad), None, "{bad:?}");
+            assert_eq!(exact::rational(bad), None, "{bad:?}");
         }
-        assert!(decimal_rational("1e+1000").is_some());
-        assert!(decimal_rational("1E-0001000").is_some());
+        assert!(exact::rational("1e+1000").is_some());
+        assert!(exact::rational("1E-0001000").is_some());
     }
 
     #[test]

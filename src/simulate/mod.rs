@@ -10,6 +10,7 @@ pub mod runs;
 use nalgebra::DMatrix;
 
 use crate::error::{Error, Result};
+use crate::model::reduced::Reduced;
 use crate::model::{self, Kernel, Monitor};
 use crate::system::System;
 use ode::{OdeSystem, Stats, Tolerances};
@@ -26,6 +27,106 @@ pub enum Method {
     Dop853 { rtol: f64, atol: f64 },
     /// The discrete model: one transformer layer per step `tau` (sample times round to layers).
     Discrete { tau: f64 },
+}
+
+/// Which float kernel evaluates the right-hand side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelChoice {
+    /// The reduced kernel where it applies and `ℓ ≤ d`, else the batched one.
+    #[default]
+    Auto,
+    /// Tokens as a `d×ℓ` matrix (any system).
+    Batched,
+    /// `Y = Y₀·Φ`, an `ℓ×ℓ` state (every `U = I`, each `P = s(t)·D(t)·C`).
+    Reduced,
+}
+
+/// The kernel in use, with its state layout.
+enum Fast {
+    Batched(Kernel),
+    Reduced(Reduced),
+}
+
+impl Fast {
+    fn new(sys: &System, y0: &DMatrix<f64>, choice: KernelChoice) -> Result<Fast> {
+        let reduced = || Reduced::new(sys, y0);
+        Ok(match choice {
+            KernelChoice::Batched => Fast::Batched(Kernel::new(sys)),
+            KernelChoice::Reduced => Fast::Reduced(reduced().ok_or_else(|| {
+                Error::Usage("--kernel reduced needs U = I in every head and each P of the form s(t)·diag(…)·C".into())
+            })?),
+            KernelChoice::Auto => match (sys.tokens <= sys.dim).then(reduced).flatten() {
+                Some(r) => Fast::Reduced(r),
+                None => Fast::Batched(Kernel::new(sys)),
+            },
+        })
+    }
+
+    /// The initial state: the tokens, or `Φ = I`.
+    fn initial(&self, y0: &DMatrix<f64>) -> DMatrix<f64> {
+        match self {
+            Fast::Batched(_) => y0.clone(),
+            Fast::Reduced(_) => DMatrix::identity(y0.ncols(), y0.ncols()),
+        }
+    }
+
+    fn rhs(&mut self, t: f64, x: &DMatrix<f64>, dx: &mut DMatrix<f64>) {
+        match self {
+            Fast::Batched(k) => k.rhs(t, x, dx),
+            Fast::Reduced(r) => r.rhs(t, x, dx),
+        }
+    }
+
+    fn layer(&mut self, t: f64, tau: f64, x: &mut DMatrix<f64>) {
+        match self {
+            Fast::Batched(k) => k.layer(t, tau, x),
+            Fast::Reduced(r) => r.layer(t, tau, x),
+        }
+    }
+
+    fn project(&mut self, x: &mut DMatrix<f64>) {
+        match self {
+            Fast::Batched(k) => k.project(x),
+            Fast::Reduced(r) => r.project(x),
+        }
+    }
+
+    fn drift(&mut self, x: &DMatrix<f64>) -> f64 {
+        match self {
+            Fast::Batched(k) => k.drift(x),
+            Fast::Reduced(r) => r.drift(x),
+        }
+    }
+
+    /// How to read tokens off a state.
+    fn token_map(&self) -> TokenMap {
+        match self {
+            Fast::Batched(_) => TokenMap::Identity,
+            Fast::Reduced(r) => TokenMap::Basis(r.basis().clone()),
+        }
+    }
+
+    fn evals(&self) -> u64 {
+        match self {
+            Fast::Batched(k) => k.evals,
+            Fast::Reduced(r) => r.evals,
+        }
+    }
+}
+
+/// The tokens of a state: the state itself, or `Y₀·Φ`.
+enum TokenMap {
+    Identity,
+    Basis(DMatrix<f64>),
+}
+
+impl TokenMap {
+    fn apply(&self, x: &DMatrix<f64>, y: &mut DMatrix<f64>) {
+        match self {
+            TokenMap::Identity => y.copy_from(x),
+            TokenMap::Basis(y0) => crate::model::gemm::gemm(1.0, y0, crate::model::gemm::Op::N, x, crate::model::gemm::Op::N, 0.0, y),
+        }
+    }
 }
 
 /// One row of output: a time and the value of each monitor there.
@@ -49,46 +150,45 @@ pub struct Trajectory {
     pub final_state: DMatrix<f64>,
 }
 
-/// The flow of (7) as an [`OdeSystem`] on the flat, column-major state.
-pub struct Flow<'a> {
-    pub kernel: Kernel,
+/// The flow of (7) as an [`OdeSystem`] on the flat, column-major state of a [`Fast`] kernel.
+struct Flow<'a> {
+    kernel: Fast,
     sys: &'a System,
-    y: DMatrix<f64>,
-    dy: DMatrix<f64>,
-    pub max_drift: f64,
+    x: DMatrix<f64>,
+    dx: DMatrix<f64>,
+    max_drift: f64,
 }
 
 impl<'a> Flow<'a> {
-    pub fn new(sys: &'a System) -> Self {
-        let (d, l) = (sys.dim, sys.tokens);
-        Flow { kernel: Kernel::new(sys), sys, y: DMatrix::zeros(d, l), dy: DMatrix::zeros(d, l), max_drift: 0.0 }
+    fn new(sys: &'a System, kernel: Fast, shape: (usize, usize)) -> Self {
+        Flow { kernel, sys, x: DMatrix::zeros(shape.0, shape.1), dx: DMatrix::zeros(shape.0, shape.1), max_drift: 0.0 }
     }
 }
 
 impl OdeSystem for Flow<'_> {
     fn dim(&self) -> usize {
-        self.sys.dim * self.sys.tokens
+        self.x.len()
     }
 
     fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
-        self.y.as_mut_slice().copy_from_slice(y);
-        self.kernel.rhs(t, &self.y, &mut self.dy);
-        dy.copy_from_slice(self.dy.as_slice());
+        self.x.as_mut_slice().copy_from_slice(y);
+        self.kernel.rhs(t, &self.x, &mut self.dx);
+        dy.copy_from_slice(self.dx.as_slice());
     }
 
     fn project(&mut self, y: &mut [f64]) {
-        self.y.as_mut_slice().copy_from_slice(y);
-        self.max_drift = self.max_drift.max(self.kernel.drift(&self.y));
-        self.kernel.project(&mut self.y);
-        y.copy_from_slice(self.y.as_slice());
+        self.x.as_mut_slice().copy_from_slice(y);
+        self.max_drift = self.max_drift.max(self.kernel.drift(&self.x));
+        self.kernel.project(&mut self.x);
+        y.copy_from_slice(self.x.as_slice());
     }
 
     /// Interpolated outputs are projected too, but their drift is the interpolant's, not the
     /// method's: it is not counted in `max_drift`.
     fn project_output(&mut self, y: &mut [f64]) {
-        self.y.as_mut_slice().copy_from_slice(y);
-        self.kernel.project(&mut self.y);
-        y.copy_from_slice(self.y.as_slice());
+        self.x.as_mut_slice().copy_from_slice(y);
+        self.kernel.project(&mut self.x);
+        y.copy_from_slice(self.x.as_slice());
     }
 
     fn breakpoints(&self, t0: f64, t1: f64) -> Vec<f64> {
@@ -121,12 +221,18 @@ pub fn even_times(until: f64, k: usize) -> Vec<f64> {
     }
 }
 
-/// Simulates `sys` from its initial tokens and samples every monitor at `times`.
 /// The integrators land on every layer boundary; beyond this many, the discrete model is the
 /// right tool (and the list of boundaries would not fit in memory).
 pub const MAX_BREAKPOINTS: usize = 10_000_000;
 
+/// Simulates `sys` from its initial tokens and samples every monitor at `times` (kernel chosen
+/// automatically).
 pub fn simulate(sys: &System, method: Method, times: &[f64]) -> Result<Trajectory> {
+    simulate_with(sys, method, KernelChoice::Auto, times)
+}
+
+/// As [`simulate`], with the float kernel chosen by the caller.
+pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: &[f64]) -> Result<Trajectory> {
     check_times(times)?;
     let t_end = times.last().copied().unwrap_or(0.0);
     if !matches!(method, Method::Discrete { .. }) && sys.layer_boundaries_before(t_end) > MAX_BREAKPOINTS as f64 {
@@ -137,41 +243,59 @@ pub fn simulate(sys: &System, method: Method, times: &[f64]) -> Result<Trajector
     let monitors = model::monitors(sys);
     let names = monitors.iter().map(Monitor::name).collect();
     let y0 = model::initial_state(sys);
+    let mut fast = Fast::new(sys, &y0, kernel)?;
+    let x0 = fast.initial(&y0);
+    let shape = x0.shape();
+    let map = fast.token_map();
     let mut samples = Vec::with_capacity(times.len());
     let mut last = y0.clone();
-    let mut record = |t: f64, y: &DMatrix<f64>| {
-        samples.push(Sample { t, values: monitors.iter().map(|m| m.eval(y)).collect() });
-        last.copy_from(y);
-    };
     let (stats, max_drift) = match method {
-        Method::Discrete { tau } => discrete(sys, tau, &y0, times, &mut record)?,
-        Method::Rk4 { h } => {
-            let mut flow = Flow::new(sys);
-            let mut buf = DMatrix::zeros(sys.dim, sys.tokens);
-            let stats = ode::rk4(&mut flow, 0.0, y0.as_slice(), h, times, |t, y| {
-                buf.as_mut_slice().copy_from_slice(y);
-                record(t, &buf);
-            })
-            .map_err(|e| Error::Numerical(e.to_string()))?;
-            (stats, flow.max_drift)
-        }
-        Method::Dopri5 { rtol, atol } | Method::Dop853 { rtol, atol } => {
-            let mut flow = Flow::new(sys);
-            let mut buf = DMatrix::zeros(sys.dim, sys.tokens);
-            let tol = Tolerances { rtol, atol, h_init: None, h_max: f64::INFINITY, max_steps: 10_000_000 };
-            let out = |t: f64, y: &[f64]| {
-                buf.as_mut_slice().copy_from_slice(y);
-                record(t, &buf);
-            };
-            // DOPRI5 keeps its last stage after the re-projection when the projection moved the
-            // state by less than the error tolerance (ode::FsalPolicy): one evaluation fewer per
-            // step, at an error below what the step control already accepts.
-            let stats = if matches!(method, Method::Dop853 { .. }) {
-                ode::dop853(&mut flow, 0.0, y0.as_slice(), times, &tol, out)
-            } else {
-                ode::dopri5_with(&mut flow, 0.0, y0.as_slice(), times, &tol, ode::FsalPolicy::ReuseWithinTolerance, out)
+        Method::Discrete { tau } => {
+            if !(tau.is_finite() && tau > 0.0) {
+                return Err(Error::Usage(format!("--tau must be positive and finite, found {tau}")));
             }
-            .map_err(|e| Error::Numerical(e.to_string()))?;
+            let mut x = x0;
+            let mut k: u64 = 0;
+            let mut max_drift: f64 = 0.0;
+            for &t in times {
+                let target = (t / tau).round() as u64;
+                while k < target {
+                    fast.layer(k as f64 * tau, tau, &mut x);
+                    max_drift = max_drift.max(fast.drift(&x));
+                    k += 1;
+                }
+                map.apply(&x, &mut last);
+                samples.push(Sample { t, values: monitors.iter().map(|m| m.eval(&last)).collect() });
+            }
+            (Stats { steps: k, rejected: 0, rhs_evals: fast.evals() }, max_drift)
+        }
+        Method::Rk4 { .. } | Method::Dopri5 { .. } | Method::Dop853 { .. } => {
+            let mut flow = Flow::new(sys, fast, shape);
+            let mut buf = DMatrix::zeros(shape.0, shape.1);
+            let out = |t: f64, x: &[f64]| {
+                buf.as_mut_slice().copy_from_slice(x);
+                map.apply(&buf, &mut last);
+                samples.push(Sample { t, values: monitors.iter().map(|m| m.eval(&last)).collect() });
+            };
+            let tol = |rtol, atol| Tolerances { rtol, atol, h_init: None, h_max: f64::INFINITY, max_steps: 10_000_000 };
+            let result = match method {
+                Method::Rk4 { h } => ode::rk4(&mut flow, 0.0, x0.as_slice(), h, times, out),
+                Method::Dop853 { rtol, atol } => ode::dop853(&mut flow, 0.0, x0.as_slice(), times, &tol(rtol, atol), out),
+                // DOPRI5 keeps its last stage after the re-projection when the projection moved the
+                // state by less than the error tolerance (ode::FsalPolicy): one evaluation fewer per
+                // step, at an error below what the step control already accepts.
+                Method::Dopri5 { rtol, atol } => ode::dopri5_with(
+                    &mut flow,
+                    0.0,
+                    x0.as_slice(),
+                    times,
+                    &tol(rtol, atol),
+                    ode::FsalPolicy::ReuseWithinTolerance,
+                    out,
+                ),
+                Method::Discrete { .. } => unreachable!("handled above"),
+            };
+            let stats = result.map_err(|e| Error::Numerical(e.to_string()))?;
             (stats, flow.max_drift)
         }
     };
@@ -188,29 +312,3 @@ fn check_finite(samples: &[Sample]) -> Result<()> {
     Ok(())
 }
 
-/// The discrete model, one layer per `tau`; a sample time `t` reports layer `round(t/τ)`.
-fn discrete(
-    sys: &System,
-    tau: f64,
-    y0: &DMatrix<f64>,
-    times: &[f64],
-    record: &mut impl FnMut(f64, &DMatrix<f64>),
-) -> Result<(Stats, f64)> {
-    if !(tau.is_finite() && tau > 0.0) {
-        return Err(Error::Usage(format!("--tau must be positive and finite, found {tau}")));
-    }
-    let mut kernel = Kernel::new(sys);
-    let mut y = y0.clone();
-    let mut k: u64 = 0;
-    let mut max_drift: f64 = 0.0;
-    for &t in times {
-        let target = (t / tau).round() as u64;
-        while k < target {
-            kernel.layer(k as f64 * tau, tau, &mut y);
-            max_drift = max_drift.max(kernel.drift(&y));
-            k += 1;
-        }
-        record(t, &y);
-    }
-    Ok((Stats { steps: k, rejected: 0, rhs_evals: kernel.evals }, max_drift))
-}
