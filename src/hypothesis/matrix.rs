@@ -3,6 +3,8 @@
 //! else intervals: a difference is proved by disjoint enclosures at some time, an identity only
 //! by exact arithmetic or identical expression trees.
 
+#![allow(clippy::needless_range_loop)] // index loops read like the matrix algebra
+
 use inari::Interval;
 use rug::ops::Pow;
 use rug::Rational;
@@ -111,23 +113,6 @@ fn trim(s: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::numeric::exact;
-
-    #[test]
-    fn printed_bounds_are_outward() {
-        for x in [1.1832004912, 0.43887543, -0.0214822, 1.1581391578120618e-15, 123456789.5, -7.5e-9, 2.0 / 3.0] {
-            let (lo, hi) = (show_lower(x), show_upper(x));
-            assert!(exact::rational(&lo).unwrap() <= exact::from_f64(x), "{x}: lower {lo}");
-            assert!(exact::rational(&hi).unwrap() >= exact::from_f64(x), "{x}: upper {hi}");
-        }
-        assert_eq!(show_upper(1.1581391578120618e-15), "1.15814e-15");
-        assert_eq!(show_iv(Interval::try_from((0.43887541, 0.43887549)).unwrap()), "[0.4388754, 0.4388755]");
-        assert_eq!(show_iv(Interval::try_from((1.0, 3.0)).unwrap()), "[1, 3]");
-    }
-}
 
 fn at(m: &MatrixFn, t: f64, d: usize) -> IMat {
     enclose::matrix(m, point(t), d).0
@@ -215,6 +200,30 @@ fn structurally_symmetric(m: &MatrixFn) -> Option<Fact> {
     same.then(|| (Verdict::Holds, "mirror entries are identical expressions".into(), json!({ "reason": "identical-expressions" })))
 }
 
+/// The two matrices are written identically (same forms, same literal texts, same expression
+/// trees, same random draws), hence equal for every `t`. `false` says nothing.
+pub fn same_structure(a: &MatrixFn, b: &MatrixFn) -> bool {
+    use MatrixFn as M;
+    match (a, b) {
+        (M::Identity, M::Identity) | (M::Zero, M::Zero) => true,
+        (M::Const(x), M::Const(y)) => x == y,
+        (M::Random(x), M::Random(y)) => x.values == y.values,
+        (M::Entrywise(x), M::Entrywise(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(r, q)| r.len() == q.len() && r.iter().zip(q).all(|(e, f)| e.root() == f.root()))
+        }
+        (M::DiagTimes { diag: d1, times: t1 }, M::DiagTimes { diag: d2, times: t2 }) => {
+            d1.len() == d2.len() && d1.iter().zip(d2).all(|(e, f)| e.root() == f.root()) && same_structure(t1, t2)
+        }
+        (M::ScalarTimes { scalar: s1, times: t1 }, M::ScalarTimes { scalar: s2, times: t2 }) => {
+            s1.root() == s2.root() && same_structure(t1, t2)
+        }
+        (M::Layers { layers: l1, layer_time: a1, periodic: p1 }, M::Layers { layers: l2, layer_time: a2, periodic: p2 }) => {
+            a1 == a2 && p1 == p2 && l1.len() == l2.len() && l1.iter().zip(l2).all(|(x, y)| same_structure(x, y))
+        }
+        _ => false,
+    }
+}
+
 /// `M(t) = I` for every `t ≥ 0`.
 pub fn identity(m: &MatrixFn, d: usize) -> Fact {
     if m.is_identity() {
@@ -269,4 +278,22 @@ pub fn entries(m: &MatrixFn, d: usize) -> Entries {
 /// An interval matrix from exact entries (tightest enclosure of each).
 pub fn enclose_exact(e: &[Vec<Rational>]) -> IMat {
     e.iter().map(|r| r.iter().map(crate::numeric::interval::enclose_rational).collect()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::exact;
+
+    #[test]
+    fn printed_bounds_are_outward() {
+        for x in [1.1832004912, 0.43887543, -0.0214822, 1.1581391578120618e-15, 123456789.5, -7.5e-9, 2.0 / 3.0] {
+            let (lo, hi) = (show_lower(x), show_upper(x));
+            assert!(exact::rational(&lo).unwrap() <= exact::from_f64(x), "{x}: lower {lo}");
+            assert!(exact::rational(&hi).unwrap() >= exact::from_f64(x), "{x}: upper {hi}");
+        }
+        assert_eq!(show_upper(1.1581391578120618e-15), "1.15814e-15");
+        assert_eq!(show_iv(Interval::try_from((0.43887541, 0.43887549)).unwrap()), "[0.4388754, 0.4388755]");
+        assert_eq!(show_iv(Interval::try_from((1.0, 3.0)).unwrap()), "[1, 3]");
+    }
 }

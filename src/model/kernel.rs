@@ -109,6 +109,22 @@ pub(crate) fn softmax_rows(s: &mut DMatrix<f64>, causal: bool, row_sum: f64) {
     }
 }
 
+/// `coef_i += Σ_j A_ij G_ij`: the radial coefficient of token `i` (column-major walk).
+pub(crate) fn add_radial(coef: &mut [f64], a: &DMatrix<f64>, g: &DMatrix<f64>) {
+    for (aj, gj) in a.column_iter().zip(g.column_iter()) {
+        for ((c, x), y) in coef.iter_mut().zip(aj.iter()).zip(gj.iter()) {
+            *c += x * y;
+        }
+    }
+}
+
+/// `ẏ_i −= coef_i · y_i`: the tangent projection's radial part, column by column.
+pub(crate) fn subtract_radial(dy: &mut DMatrix<f64>, y: &DMatrix<f64>, coef: &[f64]) {
+    for (i, mut col) in dy.column_iter_mut().enumerate() {
+        col.axpy(-coef[i], &y.column(i), 1.0);
+    }
+}
+
 struct HeadKernel {
     p: TimeMatrix,
     u: TimeMatrix,
@@ -214,16 +230,9 @@ impl Kernel {
                 gemm(1.0, &self.uy, Op::N, &self.s, Op::T, 1.0, dy);
             }
             let g = if u_identity { &self.g_identity } else { &self.g };
-            // coef_i += Σ_j A_ij G_ij (column-major walk: j outer, i inner).
-            for j in 0..self.l {
-                for i in 0..self.l {
-                    self.coef[i] += self.s[(i, j)] * g[(i, j)];
-                }
-            }
+            add_radial(&mut self.coef, &self.s, g);
         }
-        for (i, mut col) in dy.column_iter_mut().enumerate() {
-            col.axpy(-self.coef[i], &y.column(i), 1.0);
-        }
+        subtract_radial(dy, y, &self.coef);
     }
 
     /// One layer of the discrete model: `y_i ← π_W(y_i + τ Σ_η Σ_j α_ij U y_j)`, layer time `t`.

@@ -176,15 +176,9 @@ impl Reduced {
         for h in 0..self.heads.len() {
             self.attention(h, t, phi);
             gemm(1.0, phi, Op::N, &self.s, Op::T, 1.0, dphi);
-            for j in 0..self.l {
-                for i in 0..self.l {
-                    self.coef[i] += self.s[(i, j)] * self.g[(i, j)];
-                }
-            }
+            super::kernel::add_radial(&mut self.coef, &self.s, &self.g);
         }
-        for (i, mut col) in dphi.column_iter_mut().enumerate() {
-            col.axpy(-self.coef[i], &phi.column(i), 1.0);
-        }
+        super::kernel::subtract_radial(dphi, phi, &self.coef);
     }
 
     /// One layer of the discrete model in reduced form: `φ_i ← normalise(φ_i + τ Σ_η Σ_j α_ij φ_j)`.
