@@ -15,10 +15,14 @@ fn attncert(args: &[&str]) -> (i32, String, String) {
 
 /// The verdict and detail of one hypothesis on a system given as TOML.
 fn hyp(toml: &str, id: &str) -> (Verdict, String) {
+    let o = outcome(toml, id);
+    (o.verdict, o.detail)
+}
+
+fn outcome(toml: &str, id: &str) -> hypothesis::Outcome {
     let sys = common::system(toml);
     let ctx = Context::new(&sys);
-    let o = hypothesis::check(&ctx, id).expect("known id");
-    (o.verdict, o.detail)
+    hypothesis::check(&ctx, id).expect("known id")
 }
 
 fn verdict_of(sys_file: &str, id: &str) -> Verdict {
@@ -105,9 +109,9 @@ fn every_hypothesis_can_fail() {
     assert_eq!(ids, known, "a failing case for every hypothesis (initial-on-manifold cannot fail: zero tokens are bad input)");
     let mut report = String::new();
     for (id, toml) in &cases {
-        let (v, detail) = hyp(toml, id);
-        assert_eq!(v, Verdict::Fails, "{id}: {detail}");
-        report += &format!("{id}: {detail}\n");
+        let o = outcome(toml, id);
+        assert_eq!(o.verdict, Verdict::Fails, "{id}: {}", o.detail);
+        report += &format!("{id}: {}\n    witness: {}\n", o.detail, serde_json::to_string(&o.witness).unwrap());
     }
     insta::assert_snapshot!("failing_hypotheses", report);
 }

@@ -166,11 +166,13 @@ pub fn symmetric(m: &MatrixFn, d: usize) -> Fact {
         for i in 0..d {
             for j in 0..i {
                 if ps[i][j] != ps[j][i] {
+                    let coefficients = |p: &poly::Poly| p.0.iter().map(q).collect::<Vec<_>>();
                     let detail = match (ps[i][j].as_constant(), ps[j][i].as_constant()) {
                         (Some(a), Some(b)) => format!("entry [{i}][{j}] = {} ≠ entry [{j}][{i}] = {} (exact)", q(&a), q(&b)),
                         _ => format!("entries [{i}][{j}] and [{j}][{i}] are different polynomials in t"),
                     };
-                    return (Verdict::Fails, detail, json!({ "entry": [i, j], "exact": true }));
+                    let w = json!({ "entry": [i, j], "coefficients": coefficients(&ps[i][j]), "transpose_coefficients": coefficients(&ps[j][i]) });
+                    return (Verdict::Fails, detail, w);
                 }
             }
         }
@@ -238,7 +240,7 @@ pub fn identity(m: &MatrixFn, d: usize) -> Fact {
                     return (
                         Verdict::Fails,
                         format!("entry [{i}][{j}] = {shown}, not {}", u32::from(i == j)),
-                        json!({ "entry": [i, j] }),
+                        json!({ "entry": [i, j], "coefficients": p.0.iter().map(q).collect::<Vec<_>>() }),
                     );
                 }
             }
