@@ -166,7 +166,7 @@ fn layer_schedule(layers: &[MatrixFn], tau: &Literal, periodic: bool, d: usize) 
             if let Some((i, j, jump)) = max_difference(&a, &b) {
                 return (
                     Verdict::Fails,
-                    format!("jump at t = {k}·τ from layer {} to layer {}: entry [{i}][{j}] changes by {} (exact)", k - 1, k % n, q(&jump)),
+                    format!("jump at t = {k}·τ from layer {} to layer {}: entry [{i}][{j}] changes by {} ≠ 0 (decided exactly)", k - 1, k % n, short(&jump)),
                     json!({ "boundary": k, "layers": [k - 1, k % n], "entry": [i, j], "jump": q(&jump) }),
                 );
             }
