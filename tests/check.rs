@@ -159,3 +159,47 @@ fn uniform_continuity_is_never_claimed_wrongly() {
     assert_eq!(uc("abs(2*sin(0.3*t + 1))"), Verdict::Holds);
     assert_ne!(uc("sign(sin(t))"), Verdict::Holds);
 }
+
+/// Inputs from the soundness audit that once got a wrong verdict: each now gets a correct one
+/// or an honest undecided.
+#[test]
+fn audit_regressions() {
+    let tok = "[initial]\ntokens = [[1, 0.1], [1, -0.1]]\n";
+    let sys = |p: &str| format!("tokens = 2\ndim = 2\n[[heads]]\nP = {p}\n{tok}");
+    // P(t) = I for all t, written as a schedule whose first layer is sign(1 − t) on [0, 1): the
+    // value of the left layer *at* the boundary (0) is not its left limit (1). Never "fails".
+    let layered = sys("{ layers = [[[\"sign(1-t)\", 0], [0, 1]], [[1, 0], [0, 1]]], layer_time = 1, periodic = false }");
+    assert_ne!(hyp(&layered, "key-query-uniformly-continuous").0, Verdict::Fails);
+    let layered = sys("{ layers = [[[\"(1-t)/(1-t)\", 0], [0, 1]], [[1, 0], [0, 1]]], layer_time = 1, periodic = false }");
+    assert_ne!(hyp(&layered, "key-query-uniformly-continuous").0, Verdict::Fails);
+    // A tiny layer time: t/τ beyond 2⁶⁴ must not pick a wrong layer for a counter-witness.
+    let tiny = sys("{ layers = [[[1, 0], [0, 1]], [[\"sign(3-t)^2\", 0], [0, 1]]], layer_time = 1e-300, periodic = true }");
+    assert_ne!(hyp(&tiny, "key-query-constant").0, Verdict::Fails);
+    // P undefined for t < 1: nothing is claimed for every t.
+    let undefined = format!("tokens = 2\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = [[\"sin(sqrt(t-1))\", 0], [0, 1]]\n{tok}");
+    assert_ne!(hyp(&undefined, "key-query-bounded").0, Verdict::Holds);
+    assert_ne!(hyp(&sys("[[\"t/t\", 0], [0, 1]]"), "key-query-constant").0, Verdict::Fails);
+    // Positive definiteness means xᵀPx > 0: [[1, 3], [0, 1]] is not (x = (1, −1)).
+    assert_eq!(hyp(&sys("[[1, 3], [0, 1]]"), "key-query-positive-definite").0, Verdict::Fails);
+    assert_ne!(hyp(&sys("[[1, \"3*sin(t)^2\"], [0, 1]]"), "key-query-positive-definite").0, Verdict::Holds);
+    // 3^2000000000 is not expanded exactly (it hung).
+    let start = std::time::Instant::now();
+    let _ = hyp(&sys("[[\"3^2000000000\", 0], [0, 1]]"), "key-query-bounded");
+    assert!(start.elapsed().as_secs() < 10);
+}
+
+/// A metric that is not positive definite is refused above d = 40 too (once a float Cholesky on
+/// truncated values accepted it).
+#[test]
+fn large_indefinite_metric_is_refused() {
+    let d = 41;
+    let mut rows: Vec<Vec<String>> = (0..d).map(|i| (0..d).map(|j| if i == j { "1".to_string() } else { "0".to_string() }).collect()).collect();
+    rows[0][1] = "1.0000000000000002".into();
+    rows[1][0] = "1.0000000000000002".into();
+    rows[1][1] = "1.000000000000000266".into();
+    let metric = format!("[{}]", rows.iter().map(|r| format!("[{}]", r.join(", "))).collect::<Vec<_>>().join(", "));
+    let token: Vec<&str> = (0..d).map(|i| if i == 2 { "1" } else { "0" }).collect();
+    let toml = format!("tokens = 1\ndim = {d}\nmetric = {metric}\n[[heads]]\nP = \"zero\"\n[initial]\ntokens = [[{}]]\n", token.join(", "));
+    let err = common::system_error(&toml);
+    assert!(err.contains("metric") && err.contains("positive definite"), "{err}");
+}

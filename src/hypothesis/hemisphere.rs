@@ -834,7 +834,7 @@ pub fn initial_eigen_hemisphere(tokens: &[Vec<Rational>], v_hat: &[f64], eps: f6
         Err(why) => return Outcome::undecided(id, why, json!({})),
     };
     let vh: Vec<Rational> = v_hat.iter().map(|&x| exact_f64(x)).collect();
-    let e = show_f64(eps);
+    let e = crate::numeric::show::show_upper(eps); // an upper bound: rounded up
     match side {
         EigenSide::OneSide { sign } => {
             // All σ·v̂ᵀy_i > 0, so σ·v̂ᵀy/‖y‖ = |v̂ᵀy|/‖y‖ at the closest token.
@@ -1230,15 +1230,6 @@ fn fmt_bound(x: f64, up: bool) -> String {
 
 fn show_interval((lo, hi): (f64, f64)) -> String {
     format!("[{}, {}]", fmt_bound(lo, false), fmt_bound(hi, true))
-}
-
-/// A double in its shortest round-trip form, positional when moderate, else scientific.
-fn show_f64(x: f64) -> String {
-    if x == 0.0 || (1e-4..1e6).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
 }
 
 /// `(a, b, c)`, eliding the middle of long vectors.

@@ -28,7 +28,11 @@ pub fn bounded(m: &MatrixFn, d: usize) -> Fact {
             }
         }
     }
-    let (a, _) = enclose::matrix(m, all_times(), d);
+    let enc = enclose::matrix(m, all_times(), d);
+    if !enc.defined {
+        return (Verdict::Undecided, format!("P(t): {}", facts::UNDEFINED), json!({}));
+    }
+    let a = enc.m;
     for (i, row) in a.iter().enumerate() {
         for (j, x) in row.iter().enumerate() {
             if !x.is_common_interval() {
@@ -51,7 +55,7 @@ pub fn bounded(m: &MatrixFn, d: usize) -> Fact {
 fn with_derivative(m: &MatrixFn, tt: Interval, d: usize) -> Option<(IMat, IMat, bool)> {
     let zero = || vec![vec![point(0.0); d]; d];
     Some(match m {
-        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => (enclose::matrix(m, tt, d).0, zero(), true),
+        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => (enclose::matrix(m, tt, d).m, zero(), true),
         MatrixFn::Entrywise(rows) => {
             let mut regular = true;
             let mut val = zero();
@@ -149,8 +153,10 @@ fn continuous_on(m: &MatrixFn, a: f64, b: f64, d: usize) -> bool {
     })
 }
 
-/// A schedule is uniformly continuous only if it never jumps; a jump between two layers at a
-/// boundary `k·τ` (the left layer's value differs from the right layer's there) refutes it.
+/// A schedule is uniformly continuous only if it never jumps. A jump at a boundary `k·τ` is proved
+/// when the left layer is regular (continuous) on `[k·τ − δ, k·τ]`, so its *left limit* is its
+/// value at `k·τ`, the right layer is defined at `k·τ` (its value there is `P(k·τ)`), and the two
+/// enclosures at `k·τ` are disjoint: then `P` is discontinuous at `k·τ`.
 fn layer_schedule(layers: &[MatrixFn], tau: &Literal, periodic: bool, d: usize) -> Fact {
     let n = layers.len();
     let boundaries: Vec<usize> = if periodic { (1..=n).collect() } else { (1..n).collect() };
@@ -172,8 +178,13 @@ fn layer_schedule(layers: &[MatrixFn], tau: &Literal, periodic: bool, d: usize) 
             }
             continue;
         }
-        let (a, _) = enclose::matrix(left, tb, d);
-        let (b, _) = enclose::matrix(right, tb, d);
+        let before = Interval::try_from((tb.inf() - tau_iv.inf() / 1024.0, tb.sup())).unwrap_or(Interval::ENTIRE);
+        let (lim, here) = (enclose::matrix(left, before, d), enclose::matrix(right, tb, d));
+        if !(lim.regular && here.defined) {
+            undecided = true;
+            continue;
+        }
+        let (a, b) = (enclose::matrix(left, tb, d).m, here.m);
         match (0..d).flat_map(|i| (0..d).map(move |j| (i, j))).find(|&(i, j)| a[i][j].disjoint(b[i][j])) {
             Some((i, j)) => {
                 return (
@@ -213,10 +224,18 @@ fn max_difference(a: &[Vec<rug::Rational>], b: &[Vec<rug::Rational>]) -> Option<
     best
 }
 
-/// `P` positive definite (Theorem 3.2): exact LDLᵀ pivots for rational entries of size `d ≤ 40`,
-/// else an interval LDLᵀ whose pivots all exclude 0 with the right sign.
+/// `P` positive definite (Theorem 3.2): `xᵀPx > 0` for all `x ≠ 0`, which is positive
+/// definiteness of the symmetric part `(P + Pᵀ)/2` (for symmetric `P`, of `P` itself). Decided on
+/// that part: exact LDLᵀ pivots for rational entries of size `d ≤ 40`, else an interval LDLᵀ of
+/// the box of symmetric parts over all `t` whose pivots all exclude 0 with the right sign.
 pub fn positive_definite(m: &MatrixFn, d: usize) -> Fact {
-    match facts::entries(m, d) {
+    let Some(entries) = facts::entries(m, d) else { return (Verdict::Undecided, facts::UNDEFINED.into(), json!({})) };
+    let half = |a: &rug::Rational, b: &rug::Rational| rug::Rational::from(a + b) / 2;
+    let entries = match entries {
+        Entries::Exact(e) => Entries::Exact((0..d).map(|i| (0..d).map(|j| half(&e[i][j], &e[j][i])).collect()).collect()),
+        Entries::Enclosed(a) => Entries::Enclosed((0..d).map(|i| (0..d).map(|j| (a[i][j] + a[j][i]) / point(2.0)).collect()).collect()),
+    };
+    match entries {
         Entries::Exact(e) if d <= 40 => match exact::positive_definite(&e) {
             exact::Definiteness::PositiveDefinite { pivots } => {
                 let min = pivots.iter().min().cloned().unwrap_or_default();

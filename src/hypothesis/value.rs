@@ -60,8 +60,9 @@ pub fn top_eigen(u: &MatrixFn, d: usize) -> TopEigen {
         }
     }
     let (boxed, exact) = match facts::entries(u, d) {
-        Entries::Exact(e) => (facts::enclose_exact(&e), Some(e)),
-        Entries::Enclosed(a) => (a, None),
+        Some(Entries::Exact(e)) => (facts::enclose_exact(&e), Some(e)),
+        Some(Entries::Enclosed(a)) => (a, None),
+        None => return TopEigen::Undecided { reason: format!("U: {}", facts::UNDEFINED) },
     };
     let mut result = from_interval(interval::top_eigenvalue_simple(&boxed), "interval inertia counts (Sylvester)");
     if let (TopEigen::Undecided { .. }, Some(e)) = (&result, &exact) {
@@ -153,7 +154,8 @@ pub fn eigen_hemisphere(id: &str, e: &TopEigen, tokens: &[Vec<Rational>]) -> Out
 /// `U` invertible: an exact nonzero determinant, or interval elimination whose pivots all
 /// exclude 0 (then every matrix in the box has a nonzero determinant).
 pub fn invertible(u: &MatrixFn, d: usize) -> Fact {
-    match facts::entries(u, d) {
+    let Some(entries) = facts::entries(u, d) else { return (Verdict::Undecided, facts::UNDEFINED.into(), json!({})) };
+    match entries {
         Entries::Exact(e) if d > EXACT_DET_MAX_DIM => interval_nonsingular(facts::enclose_exact(&e)),
         Entries::Exact(e) => {
             let det = exact_determinant(e);

@@ -77,149 +77,179 @@ impl ExprScalar for Interval {
     }
 }
 
-/// An enclosure of an expression over a box of `t`, and whether the expression is provably
-/// *regular* there: every partial operation (`/`, `sqrt`, `sign`, negative powers) is applied
-/// strictly inside the set where it is continuous. A regular expression is a composition of
-/// continuous functions, hence continuous on the box. (Intermediate values may be unbounded:
-/// `cos(10·π·t)` over `t ∈ [0, ∞)` is regular; boundedness is read off `value`.)
+/// An enclosure of an expression over a box of `t`, with two proved properties:
+/// - `defined`: every partial operation is applied inside its domain for every `t` in the box
+///   (no denominator can be 0, no `sqrt` argument can be negative, no negative power of a base
+///   that can be 0), so the expression has a value everywhere on the box;
+/// - `regular`: defined, and every discontinuous operation (`sign`) is applied away from its
+///   jump, so the expression is a composition of continuous functions, continuous on the box.
+///
+/// inari quietly drops the undefined part of an operation's input (`sqrt([−1, 4]) = [0, 2]`),
+/// so `value` alone says nothing about definedness: callers that claim anything for *every* `t`
+/// must check `defined`. (Intermediate values may be unbounded: `cos(10·π·t)` over
+/// `t ∈ [0, ∞)` is regular; boundedness is read off `value`.)
 #[derive(Debug, Clone, Copy)]
 pub struct Enclosure {
     pub value: Interval,
+    pub defined: bool,
     pub regular: bool,
 }
 
 /// Encloses an expression tree over `t ∈ tt`.
 pub fn expr(node: &Node, tt: Interval) -> Enclosure {
     let e = |n: &Node| expr(n, tt);
-    let both = |a: Enclosure, b: Enclosure, v: Interval, ok: bool| Enclosure { value: v, regular: a.regular && b.regular && ok };
+    let leaf = |value: Interval| Enclosure { value, defined: true, regular: true };
+    // Combines operands with the operation's own domain (`ok_domain`) and continuity (`ok_cont`).
+    let join = |args: &[Enclosure], value: Interval, ok_domain: bool, ok_cont: bool| {
+        let defined = ok_domain && args.iter().all(|a| a.defined);
+        Enclosure { value, defined, regular: defined && ok_cont && args.iter().all(|a| a.regular) }
+    };
     let out = match node {
-        Node::Num(l) => Enclosure { value: literal(l), regular: true },
-        Node::T => Enclosure { value: tt, regular: true },
-        Node::Pi => Enclosure { value: Interval::PI, regular: true },
+        Node::Num(l) => leaf(literal(l)),
+        Node::T => leaf(tt),
+        Node::Pi => leaf(Interval::PI),
         Node::Neg(a) => {
             let a = e(a);
-            Enclosure { value: -a.value, regular: a.regular }
+            join(&[a], -a.value, true, true)
         }
         Node::Add(a, b) => {
             let (a, b) = (e(a), e(b));
-            both(a, b, a.value + b.value, true)
+            join(&[a, b], a.value + b.value, true, true)
         }
         Node::Sub(a, b) => {
             let (a, b) = (e(a), e(b));
-            both(a, b, a.value - b.value, true)
+            join(&[a, b], a.value - b.value, true, true)
         }
         Node::Mul(a, b) => {
             let (a, b) = (e(a), e(b));
-            both(a, b, a.value * b.value, true)
+            join(&[a, b], a.value * b.value, true, true)
         }
-        // Division is continuous where the denominator is nonzero.
+        // Division is defined, and continuous, where the denominator is nonzero.
         Node::Div(a, b) => {
             let (a, b) = (e(a), e(b));
-            both(a, b, a.value / b.value, !b.value.contains(0.0))
+            let nonzero = !b.value.contains(0.0);
+            join(&[a, b], a.value / b.value, nonzero, true)
         }
-        // x^n is continuous for n ≥ 0, and for n < 0 where x ≠ 0.
+        // x^n is defined and continuous for n ≥ 0, and for n < 0 where x ≠ 0.
         Node::Pow(a, n) => {
             let a = e(a);
-            Enclosure { value: a.value.powi(*n), regular: a.regular && (*n >= 0 || !a.value.contains(0.0)) }
+            join(&[a], a.value.powi(*n), *n >= 0 || !a.value.contains(0.0), true)
         }
         Node::Call(f, a) => {
             let a = e(a);
-            let (value, ok) = match f {
-                Func::Sin => (a.value.sin(), true),
-                Func::Cos => (a.value.cos(), true),
-                Func::Exp => (a.value.exp(), true),
-                Func::Abs => (a.value.abs(), true),
-                // sqrt is continuous on [0, ∞) (including at 0); outside it is undefined.
-                Func::Sqrt => (a.value.sqrt(), a.value.inf() >= 0.0),
-                // sign jumps at 0.
-                Func::Sign => (a.value.sign(), !a.value.contains(0.0)),
-            };
-            Enclosure { value, regular: a.regular && ok }
+            match f {
+                Func::Sin => join(&[a], a.value.sin(), true, true),
+                Func::Cos => join(&[a], a.value.cos(), true, true),
+                Func::Exp => join(&[a], a.value.exp(), true, true),
+                Func::Abs => join(&[a], a.value.abs(), true, true),
+                // sqrt is defined and continuous on [0, ∞), including at 0.
+                Func::Sqrt => join(&[a], a.value.sqrt(), a.value.inf() >= 0.0, true),
+                // sign is defined everywhere and jumps at 0.
+                Func::Sign => join(&[a], a.value.sign(), true, !a.value.contains(0.0)),
+            }
         }
     };
-    // An empty value means the operation left its domain everywhere on the box.
-    Enclosure { regular: out.regular && !out.value.is_empty(), ..out }
+    // An empty value means no t in the box gives a value.
+    let defined = out.defined && !out.value.is_empty();
+    Enclosure { defined, regular: out.regular && defined, ..out }
 }
 
-/// Encloses a matrix over `t ∈ tt`: entrywise, every member `M(t)`, `t ∈ tt`, lies inside.
-/// Also returns whether every entry is regular (continuous) on `tt`; a layer schedule is regular
-/// only on a range inside one layer.
-pub fn matrix(m: &MatrixFn, tt: Interval, d: usize) -> (IMat, bool) {
+/// An enclosure of a matrix over a box of `t`: every `M(t)`, `t ∈ tt`, lies inside `m` when
+/// `defined` (see [`Enclosure`]); `regular` proves every entry continuous on the box.
+#[derive(Debug, Clone)]
+pub struct MatrixEnclosure {
+    pub m: IMat,
+    pub defined: bool,
+    pub regular: bool,
+}
+
+/// Encloses a matrix over `t ∈ tt`, entrywise.
+pub fn matrix(m: &MatrixFn, tt: Interval, d: usize) -> MatrixEnclosure {
     let pt = |x: f64| point(x);
+    let exact = |m: IMat| MatrixEnclosure { m, defined: true, regular: true };
     match m {
-        MatrixFn::Identity => ((0..d).map(|i| (0..d).map(|j| pt(if i == j { 1.0 } else { 0.0 })).collect()).collect(), true),
-        MatrixFn::Zero => (vec![vec![pt(0.0); d]; d], true),
-        MatrixFn::Const(rows) => (rows.iter().map(|r| r.iter().map(literal).collect()).collect(), true),
-        MatrixFn::Random(r) => ((0..d).map(|i| (0..d).map(|j| pt(r.values[(i, j)])).collect()).collect(), true),
+        MatrixFn::Identity => exact((0..d).map(|i| (0..d).map(|j| pt(if i == j { 1.0 } else { 0.0 })).collect()).collect()),
+        MatrixFn::Zero => exact(vec![vec![pt(0.0); d]; d]),
+        MatrixFn::Const(rows) => exact(rows.iter().map(|r| r.iter().map(literal).collect()).collect()),
+        MatrixFn::Random(r) => exact((0..d).map(|i| (0..d).map(|j| pt(r.values[(i, j)])).collect()).collect()),
         MatrixFn::Entrywise(rows) => {
-            let mut regular = true;
+            let (mut defined, mut regular) = (true, true);
             let m = rows
                 .iter()
                 .map(|r| {
                     r.iter()
                         .map(|e| {
                             let x = expr(e.root(), tt);
+                            defined &= x.defined;
                             regular &= x.regular;
                             x.value
                         })
                         .collect()
                 })
                 .collect();
-            (m, regular)
+            MatrixEnclosure { m, defined, regular }
         }
         // (diag(δ)·M)_ij = δ_i·M_ij: the product of enclosures encloses the product.
         MatrixFn::DiagTimes { diag, times } => {
-            let (mut inner, mut regular) = matrix(times, tt, d);
+            let mut inner = matrix(times, tt, d);
             for (i, e) in diag.iter().enumerate() {
                 let x = expr(e.root(), tt);
-                regular &= x.regular;
-                for v in inner[i].iter_mut() {
+                inner.defined &= x.defined;
+                inner.regular &= x.regular;
+                for v in inner.m[i].iter_mut() {
                     *v = x.value * *v;
                 }
             }
-            (inner, regular)
+            inner
         }
         MatrixFn::ScalarTimes { scalar, times } => {
-            let (mut inner, regular) = matrix(times, tt, d);
+            let mut inner = matrix(times, tt, d);
             let x = expr(scalar.root(), tt);
-            for v in inner.iter_mut().flatten() {
+            for v in inner.m.iter_mut().flatten() {
                 *v = x.value * *v;
             }
-            (inner, regular && x.regular)
+            inner.defined &= x.defined;
+            inner.regular &= x.regular;
+            inner
         }
         MatrixFn::Layers { layers, layer_time, periodic } => layers_over(layers, layer_time, *periodic, tt, d),
     }
 }
 
-/// The hull over every layer that can be active somewhere in `tt`. Layer boundaries `k·τ` are
-/// exact rationals while we compute in doubles: take one extra layer on each side, which can
-/// only widen the hull (sound). Regular only when a single layer is possible.
-fn layers_over(layers: &[MatrixFn], tau: &Literal, periodic: bool, tt: Interval, d: usize) -> (IMat, bool) {
-    let n = layers.len();
-    let tau_lo = literal(tau).inf();
-    let k_lo = ((tt.inf() / literal(tau).sup()).floor() - 1.0).max(0.0);
-    let k_hi = (tt.sup() / tau_lo).floor() + 1.0;
-    let active: Vec<usize> = if !k_hi.is_finite() || k_hi - k_lo + 1.0 >= n as f64 && periodic {
-        if periodic { (0..n).collect() } else { ((k_lo as usize).min(n - 1)..n).collect() }
-    } else {
-        let mut ks: Vec<usize> = (k_lo as u64..=k_hi as u64)
-            .map(|k| if periodic { (k % n as u64) as usize } else { (k as usize).min(n - 1) })
-            .collect();
-        ks.sort_unstable();
-        ks.dedup();
-        ks
-    };
-    let mut hull: Option<IMat> = None;
-    let mut regular = active.len() == 1;
-    for k in active {
-        let (m, r) = matrix(&layers[k], tt, d);
-        regular &= r;
-        hull = Some(match hull {
-            None => m,
-            Some(h) => h.iter().zip(&m).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x.convex_hull(*y)).collect()).collect(),
+/// The layers that can be active somewhere in `tt`: layer `k = ⌊t/τ⌋` (wrapped or clamped). The
+/// quotient `t/τ` is enclosed in interval arithmetic (τ is an exact decimal), widened by one layer
+/// on each side for the boundaries; when that range is not a small exact integer range (huge `t/τ`
+/// loses integer resolution above 2⁵³), every layer is taken. Sound either way: a superset.
+fn active_layers(n: usize, tau: &Literal, periodic: bool, tt: Interval) -> Vec<usize> {
+    let q = tt / literal(tau);
+    let (lo, hi) = ((q.inf().floor() - 1.0).max(0.0), q.sup().floor() + 1.0);
+    let exact_range = hi.is_finite() && hi < 9.0e15 && hi - lo + 1.0 < n as f64;
+    if !exact_range {
+        return if periodic || !lo.is_finite() || lo >= 9.0e15 { (0..n).collect() } else { ((lo as usize).min(n - 1)..n).collect() };
+    }
+    let mut ks: Vec<usize> =
+        (lo as u64..=hi as u64).map(|k| if periodic { (k % n as u64) as usize } else { (k as usize).min(n - 1) }).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    ks
+}
+
+/// The hull over every layer that can be active in `tt`. Regular only when one layer is possible.
+fn layers_over(layers: &[MatrixFn], tau: &Literal, periodic: bool, tt: Interval, d: usize) -> MatrixEnclosure {
+    let active = active_layers(layers.len(), tau, periodic, tt);
+    let mut out: Option<MatrixEnclosure> = None;
+    for &k in &active {
+        let e = matrix(&layers[k], tt, d);
+        out = Some(match out {
+            None => e,
+            Some(h) => MatrixEnclosure {
+                m: h.m.iter().zip(&e.m).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x.convex_hull(*y)).collect()).collect(),
+                defined: h.defined && e.defined,
+                regular: false,
+            },
         });
     }
-    (hull.unwrap_or_else(|| vec![vec![Interval::ENTIRE; d]; d]), regular)
+    out.unwrap_or_else(|| MatrixEnclosure { m: vec![vec![Interval::ENTIRE; d]; d], defined: false, regular: false })
 }
 
 /// A certified upper bound of the spectral norm of every matrix in the box:
@@ -251,6 +281,24 @@ mod tests {
         assert_eq!((e.value.inf(), e.value.sup()), (-2.0, 2.0));
         let e = expr(parse("abs(2*sin(0.3*t + 1))").unwrap().root(), all_times());
         assert_eq!((e.value.inf(), e.value.sup()), (0.0, 2.0));
+    }
+
+    #[test]
+    fn undefined_is_flagged() {
+        // inari drops the negative part of sqrt's argument; `defined` must not.
+        assert!(!over("sin(sqrt(t - 1))", 0.0, 4.0).defined);
+        assert!(over("sin(sqrt(t - 1))", 1.0, 4.0).defined);
+        assert!(!over("t/t", 0.0, 1.0).defined);
+        assert!(over("sign(t - 0.5)", 0.0, 1.0).defined);
+    }
+
+    #[test]
+    fn tiny_layer_times_take_every_layer() {
+        let tau = Literal { text: "1e-300".into(), value: 1e-300 };
+        assert_eq!(active_layers(2, &tau, true, point(3.0)), vec![0, 1]);
+        let tau = Literal { text: "0.5".into(), value: 0.5 };
+        assert_eq!(active_layers(4, &tau, true, point(1.2)), vec![1, 2, 3]);
+        assert_eq!(active_layers(4, &tau, false, all_times()), vec![0, 1, 2, 3]);
     }
 
     #[test]

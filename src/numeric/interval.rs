@@ -482,7 +482,7 @@ pub fn positive_definite(a: &IMat) -> PdResult {
         } else if p.sup() <= 0.0 {
             return PdResult::Fails { index: k, pivot_upper: p.sup() };
         } else {
-            return PdResult::Undecided { reason: format!("pivot {k} encloses zero: [{:e}, {:e}]", p.inf(), p.sup()) };
+            return PdResult::Undecided { reason: format!("pivot {k} encloses zero: {}", crate::numeric::show::show_iv(p)) };
         }
     }
     PdResult::Holds { min_pivot_lower }
@@ -855,9 +855,8 @@ fn exact_top(a: &[Vec<Rational>]) -> EigenResult {
             multiplicity,
             lambda1,
             reason: format!(
-                "λ1 ∈ [{:e}, {:e}] has multiplicity {multiplicity} (exact: characteristic polynomial and Sturm chains of its successive gcds with their derivatives)",
-                lambda1.inf(),
-                lambda1.sup()
+                "λ1 ∈ {} has multiplicity {multiplicity} (exact: characteristic polynomial and Sturm chains of its successive gcds with their derivatives)",
+                crate::numeric::show::show_iv(lambda1)
             ),
         };
     }

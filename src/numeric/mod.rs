@@ -6,3 +6,4 @@ pub mod exact;
 pub mod interval;
 pub mod poly;
 pub mod scalar;
+pub mod show;

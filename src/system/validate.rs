@@ -10,9 +10,9 @@ use crate::numeric::exact::{self, Definiteness};
 use crate::system::decode::Field;
 use crate::system::{Initial, Metric, MatrixFn, System};
 
-/// Above this size, positive definiteness of `W` is decided by a float Cholesky instead of exact
-/// elimination (rational entries grow; a user-facing input check need not be a proof: the
-/// certified commands re-check `W` in interval arithmetic).
+/// Above this size, positive definiteness of `W` is proved by an interval LDLᵀ of the exact
+/// entries' enclosures instead of exact elimination (rational entries grow). Either way it is a
+/// proof: `check` relies on this validation for `initial-on-manifold`.
 const EXACT_SPD_MAX_DIM: usize = 40;
 
 pub fn validate(sys: &System, root: &Field) -> Result<(), InputError> {
@@ -73,10 +73,16 @@ fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
             )),
         }
     } else {
-        let f = nalgebra::DMatrix::from_fn(d, d, |i, j| m[i][j].to_f64());
-        match nalgebra::Cholesky::new(f) {
-            Some(_) => Ok(()),
-            None => Err("not positive definite (a floating-point Cholesky factorisation fails)".into()),
+        let boxed: Vec<Vec<inari::Interval>> =
+            m.iter().map(|r| r.iter().map(crate::numeric::interval::enclose_rational).collect()).collect();
+        match crate::numeric::interval::positive_definite(&boxed) {
+            crate::numeric::interval::PdResult::Holds { .. } => Ok(()),
+            crate::numeric::interval::PdResult::Fails { index, .. } => {
+                Err(format!("not positive definite: interval LDLᵀ pivot {index} is ≤ 0 (proved)"))
+            }
+            crate::numeric::interval::PdResult::Undecided { reason } => {
+                Err(format!("positive definiteness could not be proved (d = {d} > {EXACT_SPD_MAX_DIM}: interval LDLᵀ: {reason})"))
+            }
         }
     }
 }

@@ -126,10 +126,11 @@ fn predict(ctx: &Context, spec: &Spec) -> String {
         }
         Limit::Eigenvector => match ctx.top_eigen().direction() {
             Some((v, eps)) => {
+                // The side of v̂ the tokens are on, from the exact sign of v̂ᵀy_1 (v̂ is doubles, hence
+                // exact rationals); the eigen-hemisphere check proved all tokens share it.
                 let tokens = ctx.tokens();
-                // The side of v the tokens are on (the eigen-hemisphere check proved it is one side).
-                let s: f64 = tokens[0].iter().zip(&v).map(|(a, b)| a.to_f64() * b).sum();
-                let v: Vec<f64> = v.iter().map(|x| if s < 0.0 { -x } else { *x }).collect();
+                let dot = tokens[0].iter().zip(&v).fold(rug::Rational::new(), |acc, (a, &b)| acc + rug::Rational::from(a * crate::numeric::exact::from_f64(b)));
+                let v: Vec<f64> = v.iter().map(|x| if dot < 0 { -x } else { *x }).collect();
                 format!("v ≈ {} (within {} of the true v in the 2-norm, certified)", fmt_vec(&v), crate::hypothesis::matrix::show_upper(eps))
             }
             None => "the top eigenvector of U".into(),
