@@ -34,9 +34,6 @@ pub fn iv(x: Interval) -> Value {
     json!([x.inf(), x.sup()])
 }
 
-/// An interval for people: `{x}` for a point, else `[lo, hi]` rounded *outward* (so the printed
-/// interval still contains the enclosure, checked exactly with rationals), with at least 6
-
 /// The enclosure of `M(t)` at one time, if `M` is proved defined there (an undefined entry
 /// must never serve as a counter-witness).
 fn at(m: &MatrixFn, t: f64, d: usize) -> Option<IMat> {
