@@ -203,3 +203,19 @@ fn large_indefinite_metric_is_refused() {
     let err = common::system_error(&toml);
     assert!(err.contains("metric") && err.contains("positive definite"), "{err}");
 }
+
+/// From the re-audit: a matrix with no value (`1/0`) is neither constant, symmetric nor
+/// uniformly continuous: undecided, never holds.
+#[test]
+fn undefined_matrices_prove_nothing() {
+    let sys = |head: &str| format!("tokens = 2\ndim = 2\n[[heads]]\n{head}\n[initial]\ntokens = [[1, 0.1], [1, -0.1]]\n");
+    for (head, id) in [
+        ("P = [[\"1/0\", 0], [0, 1]]", "key-query-uniformly-continuous"),
+        ("P = [[\"sqrt(-1)\", 0], [0, 1]]", "key-query-constant"),
+        ("P = { diag = [\"1/0\", \"1\"], times = \"identity\" }", "key-query-uniformly-continuous"),
+        ("P = \"identity\"\nU = [[\"1/0\", 0], [0, 1]]", "value-constant"),
+        ("P = \"identity\"\nU = [[1, \"1/(t-1)\"], [\"1/(t-1)\", 1]]", "value-symmetric"),
+    ] {
+        assert_eq!(hyp(&sys(head), id).0, Verdict::Undecided, "{head} {id}");
+    }
+}

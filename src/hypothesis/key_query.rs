@@ -109,6 +109,9 @@ fn with_derivative(m: &MatrixFn, tt: Interval, d: usize) -> Option<(IMat, IMat, 
 /// uniformly continuous pieces sharing the point `t₀` make a uniformly continuous whole.
 /// Fails with a jump of a layer schedule. Otherwise undecided (`sin(t²)` stays undecided).
 pub fn uniformly_continuous(m: &MatrixFn, d: usize) -> Fact {
+    if !facts::defined_everywhere(m, d) {
+        return (Verdict::Undecided, facts::UNDEFINED.into(), json!({}));
+    }
     if m.is_constant() {
         return (Verdict::Holds, "constant: Lipschitz with L = 0".into(), json!({ "lipschitz": 0.0 }));
     }

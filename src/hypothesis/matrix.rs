@@ -46,8 +46,17 @@ fn probe_difference(m: &MatrixFn, d: usize, pair: impl Fn(&IMat) -> Option<(Stri
     PROBES.iter().find_map(|&t| pair(&at(m, t, d)?).map(|(what, a, b)| (t, what, a, b)))
 }
 
+/// `M(t)` has a value for every `t ≥ 0` (checked before any claim that needs no other
+/// evaluation, such as "no entry depends on t": `1/0` depends on nothing and is no matrix).
+pub fn defined_everywhere(m: &MatrixFn, d: usize) -> bool {
+    enclose::matrix(m, enclose::all_times(), d).defined
+}
+
 /// `M(t)` does not depend on `t`.
 pub fn constant(m: &MatrixFn, d: usize) -> Fact {
+    if !defined_everywhere(m, d) {
+        return (Verdict::Undecided, UNDEFINED.into(), json!({}));
+    }
     if m.is_constant() {
         return (Verdict::Holds, "no entry depends on t".into(), json!({ "reason": "no-t" }));
     }
@@ -87,6 +96,9 @@ pub fn constant(m: &MatrixFn, d: usize) -> Fact {
 
 /// `M(t) = M(t)ᵀ` for every `t ≥ 0`.
 pub fn symmetric(m: &MatrixFn, d: usize) -> Fact {
+    if !defined_everywhere(m, d) {
+        return (Verdict::Undecided, UNDEFINED.into(), json!({}));
+    }
     if let Some(ps) = poly::matrix(m, d) {
         for i in 0..d {
             for j in 0..i {
@@ -153,6 +165,9 @@ pub fn same_structure(a: &MatrixFn, b: &MatrixFn) -> bool {
 
 /// `M(t) = I` for every `t ≥ 0`.
 pub fn identity(m: &MatrixFn, d: usize) -> Fact {
+    if !defined_everywhere(m, d) {
+        return (Verdict::Undecided, UNDEFINED.into(), json!({}));
+    }
     if m.is_identity() {
         return (Verdict::Holds, "given as \"identity\"".into(), json!({ "reason": "identity" }));
     }

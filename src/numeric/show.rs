@@ -58,16 +58,36 @@ fn outward(x: f64, digits: usize, up: bool) -> String {
     if outside(&nearest) {
         return trim(&nearest);
     }
-    // Move one unit of the last printed place outwards: 10^(exp10 − digits + 1), or 10^−decimals.
+    // Move one unit of the last printed place outwards, in exact integers (never through f64,
+    // which could round the moved decimal back onto the wrong side of x).
     let place = if scientific { exp10 - digits as i32 + 1 } else { -(decimals as i32) };
+    let Some(printed) = exact::rational(&nearest) else { return exact::decimal_text(x) };
     let ten = rug::Integer::from(10);
-    let unit = if place >= 0 { Rational::from(ten.pow(place as u32)) } else { Rational::from((1, ten.pow((-place) as u32))) };
-    let printed = exact::rational(&nearest).unwrap_or_default();
-    let moved = show(if up { printed + unit } else { printed - unit }.to_f64());
+    let scale = if place >= 0 { Rational::from(ten.pow(place as u32)) } else { Rational::from((1, ten.pow((-place) as u32))) };
+    let (mut n, rem) = Rational::from(&printed / &scale).into_numer_denom();
+    debug_assert_eq!(rem, 1, "the printed decimal has no digits below its last place");
+    n += if up { 1 } else { -1 };
+    let moved = render(&n, place, scientific);
     if outside(&moved) {
         trim(&moved)
     } else {
-        format!("{x:e}") // the exact shortest form of the double itself
+        exact::decimal_text(x) // the double's exact value: always on both sides of itself
+    }
+}
+
+/// The decimal `n·10^place`, positional (`place ≤ 0`) or scientific (`d.ddd e±k`).
+fn render(n: &rug::Integer, place: i32, scientific: bool) -> String {
+    let sign = if *n < 0 { "-" } else { "" };
+    let digits = n.clone().abs().to_string();
+    if scientific {
+        let exp = place + digits.len() as i32 - 1;
+        let (head, tail) = digits.split_at(1);
+        if tail.is_empty() { format!("{sign}{head}e{exp}") } else { format!("{sign}{head}.{tail}e{exp}") }
+    } else {
+        let decimals = (-place).max(0) as usize;
+        let padded = format!("{digits:0>width$}", width = decimals + 1);
+        let (int, frac) = padded.split_at(padded.len() - decimals);
+        if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
     }
 }
 
@@ -106,7 +126,27 @@ mod tests {
         assert_eq!(show_iv(Interval::try_from((0.43887541, 0.43887549)).unwrap()), "[0.4388754, 0.4388755]");
         assert_eq!(show_iv(Interval::try_from((1.0, 3.0)).unwrap()), "[1, 3]");
         // Found by the soundness audit: a point whose shortest text is not its exact value.
-        assert_eq!(show_iv(Interval::try_from((0.1, 0.1)).unwrap()), "[0.09999999999999999, 0.10000000000000001]");
+        assert_eq!(show_iv(Interval::try_from((0.1, 0.1)).unwrap()), "[0.1, 0.10000000000000001]");
         assert_eq!(show_iv(Interval::try_from((0.5, 0.5)).unwrap()), "{0.5}");
+        // Found by the re-audit: at 17 digits the step outwards must not go through f64.
+        let x = 0.237014508766131_f64;
+        let hi = f64::from_bits(x.to_bits() + 1);
+        let shown = show_iv(Interval::try_from((x, hi)).unwrap());
+        let (lo_s, hi_s) = shown.trim_matches(['[', ']']).split_once(", ").unwrap();
+        assert!(exact::rational(lo_s).unwrap() <= exact::from_f64(x), "{shown}");
+        assert!(exact::rational(hi_s).unwrap() >= exact::from_f64(hi), "{shown}");
+        // Random doubles, both directions, many digit counts.
+        let mut s = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..20000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let x = f64::from_bits(s >> 2) * if s & 1 == 0 { 1.0 } else { -1.0 };
+            if !x.is_finite() || x == 0.0 {
+                continue;
+            }
+            for digits in [6, 12, 16, 17] {
+                assert!(exact::rational(&outward(x, digits, true)).unwrap() >= exact::from_f64(x), "{x} up {digits}");
+                assert!(exact::rational(&outward(x, digits, false)).unwrap() <= exact::from_f64(x), "{x} down {digits}");
+            }
+        }
     }
 }
