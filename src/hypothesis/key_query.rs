@@ -2,7 +2,7 @@
 //! 5.1, 6.1), and constant, symmetric, positive definite (Theorem 3.2).
 
 use inari::Interval;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::matrix::{self as facts, iv, q, show_iv, Entries, Fact};
 use super::verdict::Verdict;
@@ -281,9 +281,4 @@ pub fn short(r: &rug::Rational) -> String {
     } else {
         format!("≈ {:.6e}", r.to_f64())
     }
-}
-
-/// Interval value of a witness for JSON, kept here so both `P` and `U` checks share it.
-pub fn interval_json(x: Interval) -> Value {
-    iv(x)
 }

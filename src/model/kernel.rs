@@ -252,24 +252,29 @@ impl Kernel {
         self.project(y);
     }
 
-    /// Normalises every token onto `E_W`: `y ← y / sqrt(yᵀ W y)`.
-    pub fn project(&mut self, y: &mut DMatrix<f64>) {
+    /// Normalises every token onto `E_W`, `y ← y / sqrt(yᵀ W y)`, and returns the drift the
+    /// state had before (the largest `|y_iᵀ W y_i − 1|`): one norm per token serves both.
+    pub fn project(&mut self, y: &mut DMatrix<f64>) -> f64 {
+        let mut drift: f64 = 0.0;
         for i in 0..self.l {
-            let n2 = self.w_norm2(&y.column(i).clone_owned());
+            let n2 = self.w_norm2(y, i);
+            drift = drift.max((n2 - 1.0).abs());
             y.column_mut(i).scale_mut(1.0 / n2.sqrt());
         }
+        drift
     }
 
-    /// `yᵀ W y` for one token.
-    pub fn w_norm2(&self, y: &nalgebra::DVector<f64>) -> f64 {
+    /// `y_iᵀ W y_i` for token `i` (no allocation when `W = I`; one matrix–vector product else).
+    fn w_norm2(&self, y: &DMatrix<f64>, i: usize) -> f64 {
+        let col = y.column(i);
         match &self.w {
-            None => y.norm_squared(),
-            Some(w) => y.dot(&(w * y)),
+            None => col.norm_squared(),
+            Some(w) => col.dot(&(w * col)),
         }
     }
 
     /// The largest `|y_iᵀ W y_i − 1|` over tokens: how far a state drifted off `E_W`.
     pub fn drift(&self, y: &DMatrix<f64>) -> f64 {
-        (0..self.l).map(|i| (self.w_norm2(&y.column(i).clone_owned()) - 1.0).abs()).fold(0.0, f64::max)
+        (0..self.l).map(|i| (self.w_norm2(y, i) - 1.0).abs()).fold(0.0, f64::max)
     }
 }

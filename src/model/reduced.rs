@@ -199,12 +199,14 @@ impl Reduced {
         (0..self.l).map(|i| phi.column(i).dot(&self.mphi.column(i))).collect()
     }
 
-    /// Normalises every token onto `E_W`.
-    pub fn project(&mut self, phi: &mut DMatrix<f64>) {
+    /// Normalises every token onto `E_W` and returns the drift the state had before (as
+    /// `kernel::Kernel::project`).
+    pub fn project(&mut self, phi: &mut DMatrix<f64>) -> f64 {
         let n2 = self.norms2(phi);
         for (i, n) in n2.iter().enumerate() {
             phi.column_mut(i).scale_mut(1.0 / n.sqrt());
         }
+        n2.iter().map(|n| (n - 1.0).abs()).fold(0.0, f64::max)
     }
 
     /// The largest `|y_iᵀWy_i − 1|`.

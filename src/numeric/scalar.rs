@@ -37,7 +37,7 @@ impl Scalar for f64 {
 
 impl Scalar for inari::Interval {
     fn from_f64(x: f64) -> Self {
-        inari::Interval::try_from((x, x)).unwrap_or(inari::Interval::ENTIRE)
+        crate::numeric::enclose::point(x)
     }
     fn exp(self) -> Self {
         inari::Interval::exp(self)

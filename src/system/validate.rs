@@ -8,7 +8,7 @@ use rug::Rational;
 use crate::error::InputError;
 use crate::numeric::exact::{self, Definiteness};
 use crate::system::decode::Field;
-use crate::system::{Initial, Metric, MatrixFn, System};
+use crate::system::{Initial, Metric, System};
 
 /// Above this size, positive definiteness of `W` is proved by an interval LDLᵀ of the exact
 /// entries' enclosures instead of exact elimination (rational entries grow). Either way it is a
@@ -27,7 +27,7 @@ pub fn validate(sys: &System, root: &Field) -> Result<(), InputError> {
             if sys.heads.len() != 1 {
                 return Err(err("metric", format!("metric = \"P\" needs exactly one head, found {}", sys.heads.len())));
             }
-            let m = constant_exact(&sys.heads[0].p, sys.dim).ok_or_else(|| {
+            let m = crate::numeric::poly::constant_matrix(&sys.heads[0].p, sys.dim).ok_or_else(|| {
                 err("metric", "metric = \"P\" needs heads[0].P to be a constant matrix of numbers (or a random one)".into())
             })?;
             check_spd(&m, sys.dim).map_err(|why| err("metric", format!("W = P: {why}")))?;
@@ -39,16 +39,6 @@ pub fn validate(sys: &System, root: &Field) -> Result<(), InputError> {
 fn lit(text: &str) -> Rational {
     // Every literal was checked by `doc::number_literal` to be a plain decimal.
     exact::rational(text).unwrap_or_default()
-}
-
-/// The exact entries of a constant matrix given by numbers, `None` for other kinds.
-pub fn constant_exact(m: &MatrixFn, d: usize) -> Option<Vec<Vec<Rational>>> {
-    match m {
-        MatrixFn::Identity => Some((0..d).map(|i| (0..d).map(|j| Rational::from(u32::from(i == j))).collect()).collect()),
-        MatrixFn::Const(rows) => Some(rows.iter().map(|r| r.iter().map(|l| lit(&l.text)).collect()).collect()),
-        MatrixFn::Random(r) => Some((0..d).map(|i| (0..d).map(|j| exact::from_f64(r.values[(i, j)])).collect()).collect()),
-        _ => None,
-    }
 }
 
 fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
