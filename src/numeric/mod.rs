@@ -4,6 +4,7 @@
 pub mod enclose;
 pub mod exact;
 pub mod interval;
+pub mod jet;
 pub mod poly;
 pub mod scalar;
 pub mod show;

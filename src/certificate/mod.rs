@@ -1,0 +1,180 @@
+//! Verified convergence certificates: the data format (this module), the trusted checker
+//! ([`check`], with the enclosure formulas it relies on in [`flow`] and [`lyapunov`]).
+//! The producer lives in `crate::certify` and is not trusted: `verify` re-derives every
+//! claim from the certificate's data alone.
+//!
+//! Format (JSON, `version` 1). Doubles are written in their shortest round-trip form
+//! (`serde_json`'s `float_roundtrip`), so a certificate reads back bit-exactly. Token
+//! coordinates are token-major: coordinate `k` of token `i` is entry `i·d + k`.
+
+pub mod check;
+pub mod flow;
+pub mod lyapunov;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+
+pub const FORMAT: &str = "attncert-certificate";
+pub const VERSION: u32 = 1;
+
+/// A certificate: a system, a theorem, an enclosed trajectory and the claims it proves.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// The theorem whose Lyapunov functions are recorded (`3.2`, `4.1`, `5.1`, `6.1`, `c6.1`).
+    pub theorem: String,
+    /// The system file exactly as read.
+    pub system: SystemSource,
+    /// The theorem's verdict from `attncert check` at production time (`holds`, `fails`,
+    /// `undecided`); `verify` re-checks the hypotheses and rejects a mismatch.
+    pub verdict: String,
+    /// The initial set: every token's exact normalised initial position, widened by a box of
+    /// this half-width in every coordinate (0 for the exact initial tokens).
+    pub radius: f64,
+    /// Names of the Lyapunov functions recorded in every step, in order (empty when the theorem
+    /// defines none for this system).
+    pub lyapunov: Vec<String>,
+    /// How the certificate was made (informational: nothing here is trusted).
+    pub producer: Producer,
+    pub steps: Vec<Step>,
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SystemSource {
+    /// The file name the system was read from (for messages).
+    pub file: String,
+    /// `toml` or `json`.
+    pub format: String,
+    /// The file's full text.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Producer {
+    pub program: String,
+    pub method: String,
+    /// Why the producer stopped (the target was reached, or the enclosure could not be kept).
+    pub stop: String,
+    pub seconds: f64,
+}
+
+/// One integration step over `[t0, t1]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub t0: f64,
+    pub t1: f64,
+    /// Taylor order of the end enclosure (1: the a-priori form `y(t0) + h·f(box)`).
+    pub order: u32,
+    /// An enclosure of every token for all `t ∈ [t0, t1]` (the a-priori box).
+    #[serde(rename = "box")]
+    pub apriori: BoxSet,
+    /// An enclosure of every token at `t1`.
+    pub end: BoxSet,
+    /// Per Lyapunov function: an enclosure `[lo, hi]` of its values over `box`.
+    pub values: Vec<[f64; 2]>,
+    /// Per Lyapunov function: an upper bound of its (upper Dini) derivative on `[t0, t1]`.
+    pub derivative_upper: Vec<f64>,
+    /// An enclosure `[lo, hi]` of the misalignment `E` over `box`.
+    pub misalignment: [f64; 2],
+}
+
+/// An axis-aligned box of the whole state (`ℓ·d` coordinates).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BoxSet {
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+}
+
+/// A claim the certificate proves; `verify` accepts it only if it follows from the steps.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// `lyapunov-nonincreasing`, `misalignment-at-end`, `max-angle-at-end`, `lyapunov-at-end`.
+    pub kind: String,
+    /// The number the claim bounds by (see [`ClaimKind`]).
+    pub bound: f64,
+    /// The Lyapunov function the claim is about (one of [`Certificate::lyapunov`]), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// What each claim kind states, with `T` the last step's `t1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// `V(t)` does not increase on `[0, T]`: every step's derivative bound is `≤ bound ≤ 0`.
+    LyapunovNonincreasing,
+    /// `E(y(T)) ≤ bound`.
+    MisalignmentAtEnd,
+    /// The largest angle between two tokens at `T`, in radians, is `≤ bound`.
+    MaxAngleAtEnd,
+    /// `V(y(T)) ≤ bound`.
+    LyapunovAtEnd,
+}
+
+impl ClaimKind {
+    pub const ALL: [(&'static str, ClaimKind); 4] = [
+        ("lyapunov-nonincreasing", ClaimKind::LyapunovNonincreasing),
+        ("misalignment-at-end", ClaimKind::MisalignmentAtEnd),
+        ("max-angle-at-end", ClaimKind::MaxAngleAtEnd),
+        ("lyapunov-at-end", ClaimKind::LyapunovAtEnd),
+    ];
+
+    pub fn parse(s: &str) -> Option<ClaimKind> {
+        ClaimKind::ALL.iter().find(|(n, _)| *n == s).map(|&(_, k)| k)
+    }
+
+    pub fn name(self) -> &'static str {
+        ClaimKind::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+    }
+}
+
+impl Certificate {
+    /// The time the certificate reaches (`0` without steps).
+    pub fn end_time(&self) -> f64 {
+        self.steps.last().map_or(0.0, |s| s.t1)
+    }
+
+    /// Reads a certificate file. Only the JSON shape is checked here; whether the content
+    /// proves anything is [`check::verify`]'s business.
+    pub fn load(path: &Path) -> Result<Certificate, InputError> {
+        let text = std::fs::read_to_string(path).map_err(|e| InputError::new(path, "", format!("cannot read: {e}")))?;
+        Certificate::parse(path, &text)
+    }
+
+    /// Parses certificate text; `path` is used in messages only.
+    pub fn parse(path: &Path, text: &str) -> Result<Certificate, InputError> {
+        // Check the header first, so a file of another kind or version gets a plain message.
+        let head: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| InputError::new(path, "", format!("not valid JSON (line {}, column {}): {e}", e.line(), e.column())))?;
+        match head.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => {}
+            Some(other) => return Err(InputError::new(path, "format", format!("'{other}' is not an attncert certificate"))),
+            None => return Err(InputError::new(path, "format", format!("missing: expected \"{FORMAT}\""))),
+        }
+        match head.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(VERSION) => {}
+            Some(v) => return Err(InputError::new(path, "version", format!("version {v} is not supported (this program reads {VERSION})"))),
+            None => return Err(InputError::new(path, "version", "missing or not an integer")),
+        }
+        serde_json::from_value(head).map_err(|e| InputError::new(path, "", format!("malformed certificate: {e}")))
+    }
+
+    /// The certificate as JSON text.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
