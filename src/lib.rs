@@ -3,6 +3,7 @@
 //! Transformers*). See `ARCHITECTURE.md` for the module map and where the trust line runs.
 
 pub mod certificate;
+pub mod certify;
 pub mod error;
 pub mod hypothesis;
 pub mod model;

@@ -30,6 +30,24 @@ enum Command {
     /// proved, refuted or left undecided, in exact or outward-rounded interval arithmetic.
     /// Exit 0: every requested theorem holds; 1: one fails; 3: none fails, one is undecided.
     Check(CheckArgs),
+    /// Integrate a system in interval arithmetic and write a certificate that the theorem's
+    /// Lyapunov functions behave as claimed along every solution from the initial set.
+    /// A run that cannot reach the target still writes a partial certificate (exit 1).
+    Certify(CertifyArgs),
+    /// Re-verify a certificate from its data alone. Exit 0: accepted; 1: rejected (the step or
+    /// claim and the reason are printed); 2: not a readable certificate.
+    Verify {
+        /// The certificate (JSON).
+        file: PathBuf,
+    },
+    /// Verify a certificate and render it as a report (.md or .html with SVG plots).
+    Report {
+        /// The certificate (JSON).
+        file: PathBuf,
+        /// The report file: .html for HTML with plots, anything else for Markdown.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
     /// Write a system with every random draw and default made explicit, as a JSON system file
     /// (used by the NumPy baseline in bench/).
     Export {
@@ -130,11 +148,44 @@ struct CheckArgs {
     out: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct CertifyArgs {
+    /// The system file (TOML, or JSON by extension).
+    file: PathBuf,
+    /// The theorem whose Lyapunov functions to certify: 3.2, 4.1, 5.1, 6.1 or c6.1.
+    #[arg(long)]
+    theorem: String,
+    /// Final time.
+    #[arg(long, default_value_t = 10.0)]
+    until: f64,
+    /// Stop as soon as E ≤ this is proved (before --until).
+    #[arg(long)]
+    until_misalignment: Option<f64>,
+    /// Certify every initial state in a box of this half-width around the exact tokens.
+    #[arg(long, default_value_t = 0.0)]
+    radius: f64,
+    /// Taylor order of the steps.
+    #[arg(long, default_value_t = 12)]
+    order: u32,
+    /// Allowed growth of the enclosure width per unit time.
+    #[arg(long, default_value_t = 1e-9)]
+    tolerance: f64,
+    /// Give up after this many steps.
+    #[arg(long, default_value_t = 200_000)]
+    max_steps: usize,
+    /// The certificate file (JSON), written atomically.
+    #[arg(short, long)]
+    out: PathBuf,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(a) => cmd_simulate(a),
         Command::Check(a) => cmd_check(a),
+        Command::Certify(a) => cmd_certify(a),
+        Command::Verify { file } => cmd_verify(file),
+        Command::Report { file, out } => cmd_report(file, out),
         Command::Export { file, out } => cmd_export(file, out),
     };
     match result {
@@ -323,6 +374,96 @@ fn cmd_export(file: PathBuf, out: Option<PathBuf>) -> Result<ExitCode> {
         Some(p) => Sink::file(p)?,
         None => Sink::stdout(),
     };
+    sink.write_str(&text)?;
+    sink.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
+    use attncert::certificate::SystemSource;
+    use attncert::certify::{self, Options};
+    let sys = System::load(&a.file)?;
+    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::Input(attncert::InputError::new(&a.file, "", format!("cannot read: {e}"))))?;
+    let is_json = a.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let source = SystemSource {
+        file: a.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        format: if is_json { "json" } else { "toml" }.into(),
+        text,
+    };
+    let opts = Options {
+        theorem: a.theorem,
+        until: a.until,
+        until_misalignment: a.until_misalignment,
+        radius: a.radius,
+        order: a.order,
+        tolerance: positive("--tolerance", a.tolerance)?,
+        max_steps: a.max_steps,
+    };
+    let bar = progress_bar(a.until);
+    let cert = certify::certify(&sys, source, &opts, |t| bar.set_position((t * 1000.0) as u64))?;
+    bar.finish_and_clear();
+    let mut sink = Sink::file(&a.out)?;
+    sink.write_str(&cert.to_json())?;
+    sink.finish()?;
+    let last = cert.steps.last();
+    eprintln!(
+        "{} steps to t = {}, {} claims, {:.2} s: {}",
+        cert.steps.len(),
+        cert.end_time(),
+        cert.claims.len(),
+        cert.producer.seconds,
+        cert.producer.stop
+    );
+    if let Some(s) = last {
+        let w = s.end.lo.iter().zip(&s.end.hi).map(|(l, h)| h - l).fold(0.0, f64::max);
+        eprintln!("final enclosure width {w:.3e}; E at the end in [{:.3e}, {:.3e}] over the last step", s.misalignment[0], s.misalignment[1]);
+    }
+    let reached = cert.end_time() >= opts.until || cert.producer.stop.starts_with("E ≤");
+    Ok(if reached { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn progress_bar(until: f64) -> indicatif::ProgressBar {
+    let bar = if std::io::stderr().is_terminal() { indicatif::ProgressBar::new((until * 1000.0) as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(indicatif::ProgressStyle::with_template("certify {bar:40} t = {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar
+}
+
+fn load_and_verify(file: &std::path::Path) -> Result<(attncert::certificate::Certificate, std::result::Result<attncert::certificate::check::Accepted, attncert::certificate::check::Rejection>)> {
+    let cert = attncert::certificate::Certificate::load(file)?;
+    let outcome = attncert::certificate::check::verify(&cert);
+    Ok((cert, outcome))
+}
+
+fn cmd_verify(file: PathBuf) -> Result<ExitCode> {
+    let (cert, outcome) = load_and_verify(&file)?;
+    match outcome {
+        Ok(ok) => {
+            println!("ACCEPTED {}: theorem {} ({}), {} steps, t in [0, {}]", file.display(), cert.theorem, ok.verdict, ok.steps, ok.end_time);
+            for c in &ok.claims {
+                let f = c.claim.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+                println!("  {}{f} <= {:e} (proved <= {:e})", c.claim.kind, c.claim.bound, c.proved);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(r) => {
+            println!("REJECTED {}: {r}", file.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn cmd_report(file: PathBuf, out: PathBuf) -> Result<ExitCode> {
+    let (cert, outcome) = load_and_verify(&file)?;
+    let ok = match outcome {
+        Ok(ok) => ok,
+        Err(r) => {
+            println!("REJECTED {}: {r} (no report written)", file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let html = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let text = if html { attncert::report::certificate::html(&cert, &ok) } else { attncert::report::certificate::markdown(&cert, &ok) };
+    let mut sink = Sink::file(&out)?;
     sink.write_str(&text)?;
     sink.finish()?;
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,34 @@
-//! The trusted certificate checker (skeleton; filled in below).
+//! The trusted certificate checker behind `attncert verify`.
+//!
+//! It re-derives everything from the certificate's data and the exact system: it never calls
+//! the producer (`crate::certify`). What it trusts: the system reader, the hypothesis checkers,
+//! inari, and the enclosure formulas in [`flow`] and [`lyapunov`], each derived where it is
+//! written. The argument, step by step (`S_0` = the initial set, `S_{k+1}` = `end` of step k):
+//!
+//! 1. steps tile `[0, T]`: `t0` of step 0 is 0, each `t0` equals the previous `t1`, `t1 > t0`;
+//! 2. the a-priori operator (order 1: `S_k + [0, h]·F([t0, t1], box)`; order p: its Taylor
+//!    form, see `flow::apriori_operator`) maps `box` into its interior, so every solution
+//!    from `S_k` exists on the step and stays in `box`;
+//! 3. the checker's own enclosure of `y(t1)` (order-`p` Taylor with mean-value form) lies in
+//!    `end`, so `S_{k+1} = end` contains every solution at `t1`;
+//! 4. the recorded Lyapunov values, derivative bounds and `E` contain the checker's own
+//!    enclosures over `box`, so they hold for every solution on the step;
+//! 5. each claim follows from the recorded (now verified) data.
+//!
+//! By induction every solution from the initial set is inside `box` on each step and inside
+//! `end` at each `t1`: the claims hold for all of them.
 
-use super::{Certificate, Claim};
+use std::path::Path;
+
+use inari::Interval;
+
+use super::flow::{self, Dynamics};
+use super::lyapunov::{self, Functions};
+use super::{BoxSet, Certificate, Claim, ClaimKind, FORMAT, VERSION};
+use crate::hypothesis::{verdict::Verdict, Context};
+use crate::numeric::jet::MAX_LEN;
+use crate::system::{doc, System};
+use crate::theorem;
 
 /// A claim the checker proved, with the bound it derived itself (`proved ≤ claim.bound`).
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +57,187 @@ pub struct Rejection {
     pub reason: String,
 }
 
-pub fn verify(_cert: &Certificate) -> Result<Accepted, Rejection> {
-    Err(Rejection { step: None, claim: None, reason: "not implemented".into() })
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.step, self.claim) {
+            (Some(k), _) => write!(f, "step {}: {}", k + 1, self.reason),
+            (_, Some(c)) => write!(f, "claim {}: {}", c + 1, self.reason),
+            _ => write!(f, "{}", self.reason),
+        }
+    }
+}
+
+fn reject(reason: impl Into<String>) -> Rejection {
+    Rejection { step: None, claim: None, reason: reason.into() }
+}
+
+fn at_step(k: usize, reason: impl Into<String>) -> Rejection {
+    Rejection { step: Some(k), claim: None, reason: reason.into() }
+}
+
+fn at_claim(c: usize, reason: impl Into<String>) -> Rejection {
+    Rejection { step: None, claim: Some(c), reason: reason.into() }
+}
+
+/// The certifiable theorems.
+pub const THEOREMS: [&str; 5] = ["3.2", "4.1", "5.1", "6.1", "c6.1"];
+
+/// Re-reads the embedded system text with the ordinary system reader.
+pub fn embedded_system(cert: &Certificate) -> Result<System, String> {
+    let path = Path::new(&cert.system.file);
+    let value = match cert.system.format.as_str() {
+        "toml" => doc::parse_toml(path, &cert.system.text),
+        "json" => doc::parse_json(path, &cert.system.text),
+        other => return Err(format!("system.format '{other}' is neither \"toml\" nor \"json\"")),
+    };
+    value.and_then(|v| System::from_value(path, &v)).map_err(|e| format!("the embedded system does not read: {e}"))
+}
+
+/// Verifies a certificate: `Ok` with what it proves, or the first reason it does not.
+pub fn verify(cert: &Certificate) -> Result<Accepted, Rejection> {
+    if cert.format != FORMAT || cert.version != VERSION {
+        return Err(reject(format!("not a version-{VERSION} {FORMAT}")));
+    }
+    if !THEOREMS.contains(&cert.theorem.as_str()) {
+        return Err(reject(format!("theorem '{}' cannot be certified (one of {})", cert.theorem, THEOREMS.join(", "))));
+    }
+    let sys = embedded_system(cert).map_err(reject)?;
+    let verdict = recheck_verdict(&sys, &cert.theorem).map_err(reject)?;
+    if verdict.as_str() != cert.verdict {
+        return Err(reject(format!("the certificate records verdict '{}', but the hypotheses re-check as '{}'", cert.verdict, verdict.as_str())));
+    }
+    if !(cert.radius.is_finite() && cert.radius >= 0.0) {
+        return Err(reject("radius must be a finite number ≥ 0"));
+    }
+    let dy = Dynamics::new(&sys).map_err(reject)?;
+    let funcs = lyapunov::setup(&sys, &cert.theorem, verdict == Verdict::Holds, cert.radius).map_err(reject)?;
+    if funcs.names != cert.lyapunov {
+        return Err(reject(format!("lyapunov names {:?} differ from the theorem's {:?}", cert.lyapunov, funcs.names)));
+    }
+    let mut set = dy.initial(cert.radius).map_err(reject)?;
+    let mut t = 0.0;
+    for (k, step) in cert.steps.iter().enumerate() {
+        set = check_step(&dy, &funcs, step, t, &set).map_err(|r| at_step(k, r))?;
+        t = step.t1;
+    }
+    let claims = cert
+        .claims
+        .iter()
+        .enumerate()
+        .map(|(c, claim)| check_claim(&dy, &funcs, cert, claim, &set).map_err(|r| at_claim(c, r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Accepted { verdict: verdict.as_str().into(), steps: cert.steps.len(), end_time: t, claims })
+}
+
+fn recheck_verdict(sys: &System, id: &str) -> Result<Verdict, String> {
+    let spec = theorem::all().map_err(|e| e.to_string())?.into_iter().find(|s| s.id == id).ok_or(format!("unknown theorem '{id}'"))?;
+    Ok(theorem::run(&Context::new(sys), &spec).verdict)
+}
+
+/// A recorded box as intervals: same length as the state, finite, `lo ≤ hi`.
+fn to_box(b: &BoxSet, n: usize, what: &str) -> Result<Vec<Interval>, String> {
+    if b.lo.len() != n || b.hi.len() != n {
+        return Err(format!("{what} has {}/{} bounds, the state has {n} coordinates", b.lo.len(), b.hi.len()));
+    }
+    b.lo.iter()
+        .zip(&b.hi)
+        .enumerate()
+        .map(|(c, (&lo, &hi))| {
+            if lo.is_finite() && hi.is_finite() && lo <= hi {
+                Interval::try_from((lo, hi)).map_err(|_| format!("{what}: coordinate {c} is not an interval"))
+            } else {
+                Err(format!("{what}: coordinate {} has lo = {lo:e} > hi = {hi:e} or is not finite", c + 1))
+            }
+        })
+        .collect()
+}
+
+/// Steps 1–4 of the module's argument for one step; returns `end`, the next start set.
+fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, start: &[Interval]) -> Result<Vec<Interval>, String> {
+    // 1. Time tiles [0, T] with no gap and no overlap: equality of doubles, exact.
+    if step.t0 != t {
+        return Err(format!("starts at t = {:e}, but the previous step ends at t = {t:e}", step.t0));
+    }
+    if !(step.t1.is_finite() && step.t1 > step.t0) {
+        return Err(format!("t1 = {:e} does not follow t0 = {:e}", step.t1, step.t0));
+    }
+    if step.order as usize >= MAX_LEN {
+        return Err(format!("order {} is above the largest supported ({})", step.order, MAX_LEN - 1));
+    }
+    let n = dy.len();
+    let bx = to_box(&step.apriori, n, "box")?;
+    let end = to_box(&step.end, n, "end")?;
+    // 2. The a-priori box.
+    let rem = flow::apriori_holds(dy, step.t0, step.t1, step.order, start, &bx)?;
+    // 3. The end set contains our own enclosure of the flow at t1.
+    let ours = flow::end_enclosure(dy, step.t0, step.t1, step.order, start, &bx, &rem)?;
+    if let Some(c) = (0..n).find(|&c| !ours[c].subset(end[c])) {
+        return Err(format!(
+            "end does not contain the flow at t1 = {:e}: {} is in [{:e}, {:e}], end gives [{:e}, {:e}]",
+            step.t1,
+            flow::coord(dy, c),
+            ours[c].inf(),
+            ours[c].sup(),
+            end[c].inf(),
+            end[c].sup()
+        ));
+    }
+    // 4. The recorded functions over the box.
+    let tokens = dy.tokens(&bx);
+    let f = dy.tokens(&dy.field(flow::span(step.t0, step.t1), &bx)?);
+    let values = funcs.values(&tokens);
+    let rates = funcs.derivative_upper(dy, flow::span(step.t0, step.t1), &tokens, &f)?;
+    if step.values.len() != values.len() || step.derivative_upper.len() != rates.len() {
+        return Err(format!("records {} values and {} derivative bounds, the theorem has {} functions", step.values.len(), step.derivative_upper.len(), values.len()));
+    }
+    for (i, name) in funcs.names.iter().enumerate() {
+        let [lo, hi] = step.values[i];
+        if !(lo <= values[i].inf() && values[i].sup() <= hi) {
+            return Err(format!("{name} over the box is in [{:e}, {:e}], not inside the recorded [{lo:e}, {hi:e}]", values[i].inf(), values[i].sup()));
+        }
+        if !(rates[i] <= step.derivative_upper[i]) {
+            return Err(format!("the derivative of {name} is bounded by {:e} only, above the recorded {:e}", rates[i], step.derivative_upper[i]));
+        }
+    }
+    let e = lyapunov::misalignment(&tokens);
+    let [lo, hi] = step.misalignment;
+    if !(lo <= e.inf() && e.sup() <= hi) {
+        return Err(format!("E over the box is in [{:e}, {:e}], not inside the recorded [{lo:e}, {hi:e}]", e.inf(), e.sup()));
+    }
+    Ok(end)
+}
+
+/// Step 5: a claim, from the verified steps and the final set (`end` of the last step).
+fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Claim, last: &[Interval]) -> Result<ProvedClaim, String> {
+    let kind = ClaimKind::parse(&claim.kind).ok_or(format!("unknown claim kind '{}'", claim.kind))?;
+    let function = match &claim.function {
+        Some(name) => Some(funcs.names.iter().position(|n| n == name).ok_or(format!("no Lyapunov function named '{name}'"))?),
+        None => None,
+    };
+    let tokens = dy.tokens(last);
+    let proved = match kind {
+        // D⁺V ≤ (recorded bound) ≤ bound ≤ 0 on every step, V continuous: V is non-increasing.
+        ClaimKind::LyapunovNonincreasing => {
+            let f = function.ok_or("names no function")?;
+            if funcs.leading != Some(f) {
+                return Err(format!("{} is not the function the theorem makes non-increasing", funcs.names[f]));
+            }
+            if !(claim.bound <= 0.0) {
+                return Err(format!("a derivative bound {:e} > 0 does not make a function non-increasing", claim.bound));
+            }
+            cert.steps.iter().map(|s| s.derivative_upper[f]).fold(f64::NEG_INFINITY, f64::max)
+        }
+        // Every solution is in `last` at T: E, the angle, V there are bounded by their
+        // enclosures over `last`.
+        ClaimKind::MisalignmentAtEnd => lyapunov::misalignment(&tokens).sup(),
+        ClaimKind::MaxAngleAtEnd => lyapunov::max_angle(&tokens).sup(),
+        ClaimKind::LyapunovAtEnd => {
+            let f = function.ok_or("names no function")?;
+            funcs.values(&tokens)[f].sup()
+        }
+    };
+    if !(proved <= claim.bound) {
+        return Err(format!("{} claims ≤ {:e}, but the certificate proves only ≤ {:e}", claim.kind, claim.bound, proved));
+    }
+    Ok(ProvedClaim { claim: claim.clone(), proved })
 }

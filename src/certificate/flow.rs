@@ -1,1 +1,363 @@
-//! Enclosures of the flow.
+//! Enclosures of the flow of model (7), for the checker (trusted). The producer calls the same
+//! functions to predict what the checker will compute; it never supplies their results.
+//!
+//! A state is a flat vector of `ℓ·d` intervals, token-major. Every function returns an
+//! enclosure of the exact quantity for every state in the input box and every `t` in the
+//! input time interval, or an error naming why it could not (an undefined or non-smooth
+//! matrix entry). The derivations are stated at each function.
+
+use inari::Interval;
+
+use crate::model::reference::{self, ModelAt, Rows};
+use crate::numeric::enclose::{self, literal, point, IMat};
+use crate::numeric::jet::{Dual, Lift, Series, MAX_LEN};
+use crate::system::expr::Literal;
+use crate::system::matrix::MatrixFn;
+use crate::system::{Attention, Initial, Metric, Normalization, System};
+
+/// The exact data of (7) in intervals, prepared once per system.
+pub struct Dynamics<'a> {
+    pub sys: &'a System,
+    /// `W`, enclosed (constant by validation).
+    w: IMat,
+    /// `sqrt(d)` (paper) or `1` (softmax), enclosed.
+    z: Interval,
+}
+
+/// The hull `[t0, t1]` of a step.
+pub fn span(t0: f64, t1: f64) -> Interval {
+    point(t0).convex_hull(point(t1))
+}
+
+impl<'a> Dynamics<'a> {
+    pub fn new(sys: &'a System) -> Result<Dynamics<'a>, String> {
+        let d = sys.dim;
+        let w = match &sys.metric {
+            Metric::Identity => enclose::matrix(&MatrixFn::Identity, point(0.0), d),
+            Metric::EqualsP => enclose::matrix(&sys.heads[0].p, point(0.0), d),
+            Metric::Matrix(rows) => enclose::matrix(&MatrixFn::Const(rows.clone()), point(0.0), d),
+        };
+        if !w.defined {
+            return Err("the metric W is not defined".into());
+        }
+        let z = match sys.normalization {
+            Normalization::Paper => point(d as f64).sqrt(),
+            Normalization::Softmax => point(1.0),
+        };
+        Ok(Dynamics { sys, w: w.m, z })
+    }
+
+    /// `W`, enclosed.
+    pub fn metric(&self) -> &IMat {
+        &self.w
+    }
+
+    pub fn len(&self) -> usize {
+        self.sys.tokens * self.sys.dim
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tokens of a flat state, as rows.
+    pub fn tokens<S: Copy>(&self, y: &[S]) -> Vec<Vec<S>> {
+        y.chunks(self.sys.dim).map(<[S]>::to_vec).collect()
+    }
+
+    /// The initial set: each token's exact initial value `x_i` (decimal literals enclosed,
+    /// random draws exact), normalised `x_i / sqrt(x_iᵀ W x_i)` in intervals, then widened by
+    /// `[−r, r]` in every coordinate. Contains every normalised exact token plus the box.
+    pub fn initial(&self, radius: f64) -> Result<Vec<Interval>, String> {
+        let raw: Vec<Vec<Interval>> = match &self.sys.initial {
+            Initial::Tokens(rows) => rows.iter().map(|r| r.iter().map(literal).collect()).collect(),
+            Initial::Random { values, .. } => values.column_iter().map(|c| c.iter().map(|&x| point(x)).collect()).collect(),
+        };
+        let widen = Interval::try_from((-radius, radius)).map_err(|_| format!("radius {radius} is not a finite number ≥ 0"))?;
+        let mut out = Vec::with_capacity(self.len());
+        for x in &raw {
+            let wx: Vec<Interval> = self.w.iter().map(|row| dot(row, x)).collect();
+            let norm = dot(x, &wx).sqrt();
+            if norm.inf() <= 0.0 {
+                return Err("an initial token is zero (it cannot be normalised onto E_W)".into());
+            }
+            out.extend(x.iter().map(|&xi| xi / norm + widen));
+        }
+        Ok(out)
+    }
+
+    fn model<S: Lift>(&self, heads: Vec<(Rows<S>, Rows<S>)>) -> ModelAt<S> {
+        let c = |m: &IMat, f: &dyn Fn(Interval) -> S| m.iter().map(|r| r.iter().map(|&x| f(x)).collect()).collect();
+        ModelAt {
+            heads,
+            w: c(&self.w, &|x| lift(x)),
+            causal: self.sys.attention == Attention::Causal,
+            z_factor: lift(self.z),
+        }
+    }
+
+    /// Per head, `P` and `U` enclosed over `tt` (hulls over the interval: fine for values,
+    /// not for derivatives in `t`). Only `defined` is needed: the integral form
+    /// `y(t1) = y(t0) + ∫ f` holds for right-hand sides merely bounded and measurable in `t`.
+    fn matrices_over(&self, tt: Interval) -> Result<Vec<(IMat, IMat)>, String> {
+        let d = self.sys.dim;
+        let mut out = Vec::new();
+        for (k, h) in self.sys.heads.iter().enumerate() {
+            let p = enclose::matrix(&h.p, tt, d);
+            let u = enclose::matrix(&h.u, tt, d);
+            if !p.defined || !u.defined {
+                return Err(format!("head {}: P or U is not defined for every t in [{}, {}]", k + 1, tt.inf(), tt.sup()));
+            }
+            out.push((p.m, u.m));
+        }
+        Ok(out)
+    }
+
+    /// `F ⊇ { f(t, y) : t ∈ tt, y ∈ y_box }`: model (7) evaluated in interval arithmetic, each
+    /// operation outward rounded (an enclosure by the inclusion property; not tight).
+    pub fn field(&self, tt: Interval, y: &[Interval]) -> Result<Vec<Interval>, String> {
+        let heads = self.matrices_over(tt)?;
+        let m = self.model(heads);
+        let dy = reference::rhs(&m, &self.tokens(y));
+        Ok(dy.concat())
+    }
+
+    /// `J ⊇ { ∂f/∂y (t, y) : t ∈ tt, y ∈ y_box }`, column by column: forward differentiation
+    /// along each unit vector with [`Dual`] numbers (row-major `n×n`).
+    pub fn jacobian(&self, tt: Interval, y: &[Interval]) -> Result<IMat, String> {
+        let heads = self.matrices_over(tt)?;
+        let n = y.len();
+        let lifted: Vec<(Rows<Dual>, Rows<Dual>)> = heads
+            .iter()
+            .map(|(p, u)| (lift_rows(p), lift_rows(u)))
+            .collect();
+        let m = self.model(lifted);
+        let mut jac = vec![vec![point(0.0); n]; n];
+        for col in 0..n {
+            let yd: Vec<Dual> = y
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| Dual { v, d: point(if k == col { 1.0 } else { 0.0 }) })
+                .collect();
+            let dy = reference::rhs(&m, &self.tokens(&yd)).concat();
+            for (row, v) in dy.iter().enumerate() {
+                jac[row][col] = v.d;
+            }
+        }
+        Ok(jac)
+    }
+
+    /// The Taylor coefficients `y_0 … y_{len−1}` (per coordinate) of every solution of
+    /// `ẏ = f(t, y)` through `(t*, y(t*))` with `t* ∈ tt` and `y(t*) ∈ y0`, expanded at `t*`.
+    ///
+    /// Recurrence: `y_{k+1} = f_k / (k+1)`, where `f_k`, the k-th coefficient of
+    /// `f(t* + τ, y(t* + τ))`, depends only on `y_0 … y_k`; so evaluating `f` on series
+    /// truncated after `k+1` coefficients gives `f_k` exactly (in intervals: an enclosure).
+    /// Valid only where `f` is smooth along the whole input: checked by `Series::valid`.
+    pub fn taylor(&self, tt: Interval, y0: &[Interval], len: usize) -> Result<Vec<Series>, String> {
+        if len == 0 || len > MAX_LEN {
+            return Err(format!("Taylor order {} is outside 0..{}", len as i64 - 1, MAX_LEN - 1));
+        }
+        let mut y: Vec<Series> = y0.iter().map(|&x| Series::constant(x)).collect();
+        for k in 0..len - 1 {
+            for s in y.iter_mut() {
+                s.len = k + 1;
+            }
+            let t = Series::variable(tt, k + 1);
+            let heads = self.matrix_series(&t, tt)?;
+            let m = self.model(heads);
+            let f = reference::rhs(&m, &self.tokens(&y)).concat();
+            if f.iter().any(|s| !s.valid) {
+                return Err(not_smooth(tt));
+            }
+            let kk = point((k + 1) as f64);
+            for (yi, fi) in y.iter_mut().zip(&f) {
+                yi.c[k + 1] = fi.c[k] / kk;
+            }
+        }
+        for s in y.iter_mut() {
+            s.len = len;
+        }
+        Ok(y)
+    }
+
+    fn matrix_series(&self, t: &Series, tt: Interval) -> Result<Vec<(Rows<Series>, Rows<Series>)>, String> {
+        let d = self.sys.dim;
+        let mut out = Vec::new();
+        for h in &self.sys.heads {
+            let p = matrix_series(&h.p, t, tt, d).ok_or_else(|| not_smooth(tt))?;
+            let u = matrix_series(&h.u, t, tt, d).ok_or_else(|| not_smooth(tt))?;
+            out.push((p, u));
+        }
+        Ok(out)
+    }
+}
+
+fn not_smooth(tt: Interval) -> String {
+    format!(
+        "the right-hand side is not smooth on [{}, {}] (a kink of abs/sign, a singularity or a layer boundary); only an order-1 step may cross it",
+        tt.inf(),
+        tt.sup()
+    )
+}
+
+fn dot(a: &[Interval], b: &[Interval]) -> Interval {
+    a.iter().zip(b).fold(point(0.0), |s, (&x, &y)| s + x * y)
+}
+
+fn lift<S: Lift>(x: Interval) -> S {
+    S::lift(x)
+}
+
+fn lift_rows<S: Lift>(m: &IMat) -> Rows<S> {
+    m.iter().map(|r| r.iter().map(|&x| lift(x)).collect()).collect()
+}
+
+/// A matrix as Taylor series in `t` around the series `t`, for `t ∈ tt`; `None` where it is
+/// not smooth on `tt` (see [`Series`]), in particular where a layer boundary lies inside.
+fn matrix_series(m: &MatrixFn, t: &Series, tt: Interval, d: usize) -> Option<Rows<Series>> {
+    let c = |x: Interval| Series::constant(x);
+    let out: Rows<Series> = match m {
+        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => {
+            enclose::matrix(m, tt, d).m.iter().map(|r| r.iter().map(|&x| c(x)).collect()).collect()
+        }
+        MatrixFn::Entrywise(rows) => rows.iter().map(|r| r.iter().map(|e| e.eval_generic(t)).collect()).collect(),
+        MatrixFn::DiagTimes { diag, times } => {
+            let inner = matrix_series(times, t, tt, d)?;
+            inner.into_iter().zip(diag).map(|(row, e)| {
+                let s = e.eval_generic(t);
+                row.into_iter().map(|x| s * x).collect()
+            }).collect()
+        }
+        MatrixFn::ScalarTimes { scalar, times } => {
+            let s = scalar.eval_generic(t);
+            matrix_series(times, t, tt, d)?.into_iter().map(|r| r.into_iter().map(|x| s * x).collect()).collect()
+        }
+        MatrixFn::Layers { layers, layer_time, periodic } => {
+            let k = single_layer(layers.len(), layer_time, *periodic, tt)?;
+            matrix_series(&layers[k], t, tt, d)?
+        }
+    };
+    out.iter().flatten().all(|s| s.valid).then_some(out)
+}
+
+/// The one layer active on the whole open step `(t0, t1)`, if the step is proved to lie in
+/// one layer interval `[kτ, (k+1)τ]`: `k ≤ t0/τ` and `t1/τ ≤ k+1` in interval arithmetic.
+fn single_layer(n: usize, tau: &Literal, periodic: bool, tt: Interval) -> Option<usize> {
+    let tau = literal(tau);
+    let (q0, q1) = (point(tt.inf()) / tau, point(tt.sup()) / tau);
+    let k = q0.inf().floor();
+    if !(k >= 0.0 && k < 9.0e15 && q1.sup() <= k + 1.0) {
+        return None;
+    }
+    let k = k as u64;
+    Some(if periodic { (k % n as u64) as usize } else { (k as usize).min(n - 1) })
+}
+
+/// `[0, h^k]·x` for `h ≥ 0`: the hull of `{s^k·x : s ∈ [0, h]}`.
+fn times_0_hk(h: Interval, k: usize, x: Interval) -> Interval {
+    Interval::try_from((0.0, h.powi(k as i32).sup())).unwrap_or(Interval::ENTIRE) * x
+}
+
+/// Names coordinate `c` as "token i, coordinate k" (1-based).
+pub fn coord(dy: &Dynamics, c: usize) -> String {
+    format!("token {}, coordinate {}", c / dy.sys.dim + 1, c % dy.sys.dim + 1)
+}
+
+/// The a-priori operator applied to a candidate box `bx` for `t ∈ [t0, t1]`, `h = t1 − t0`:
+/// - order 1: `start + [0, h]·F([t0, t1], bx)`;
+/// - order `p ≥ 2`: `Σ_{k<p} [0, h^k]·y_k(t0, start) + [0, h^p]·y_p([t0, t1], bx)`.
+///
+/// If the result lies in the *interior* of `bx`, every solution from `start` exists on
+/// `[t0, t1]` and stays in `bx`. Proof: let `τ` be the last time up to which a solution stays
+/// in `bx` (it exists while it stays in the compact `bx`, `f` being Lipschitz in `y`). For
+/// `t ≤ τ`, Taylor's theorem with the Lagrange remainder (coordinatewise, `ξ ∈ [t0, t]`,
+/// `y(ξ) ∈ bx`; for order 1 the integral form `y(t) = y(t0) + ∫ f`) puts `y(t)` in the
+/// operator's value, inside the interior; so the solution cannot reach the boundary of `bx`
+/// at `τ < t1`, and `τ = t1`. (For order ≥ 2 the series must be valid on the step: `f` smooth.)
+/// Returns the operator's value and the order-`p` remainder coefficients `y_p([t0, t1], bx)`.
+pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], bx: &[Interval]) -> Result<(Vec<Interval>, Vec<Interval>), String> {
+    let h = point(t1) - point(t0);
+    let tt = span(t0, t1);
+    if order <= 1 {
+        let f = dy.field(tt, bx)?;
+        let reach = start.iter().zip(&f).map(|(&s, &fc)| s + times_0_hk(h, 1, fc)).collect();
+        return Ok((reach, f));
+    }
+    let p = order as usize;
+    let at_start = dy.taylor(point(t0), start, p)?;
+    let rem: Vec<Interval> = dy.taylor(tt, bx, p + 1)?.iter().map(|s| s.c[p]).collect();
+    let reach = at_start
+        .iter()
+        .zip(&rem)
+        .map(|(s, &r)| (1..p).fold(s.c[0], |acc, k| acc + times_0_hk(h, k, s.c[k])) + times_0_hk(h, p, r))
+        .collect();
+    Ok((reach, rem))
+}
+
+/// Checks that the a-priori operator maps `bx` into its interior (see [`apriori_operator`]);
+/// returns the remainder coefficients for [`end_enclosure`], or the first failing coordinate.
+pub fn apriori_holds(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], bx: &[Interval]) -> Result<Vec<Interval>, String> {
+    let (reach, rem) = apriori_operator(dy, t0, t1, order, start, bx)?;
+    for (c, (r, b)) in reach.iter().zip(bx).enumerate() {
+        if !(b.inf() < r.inf() && r.sup() < b.sup()) {
+            return Err(format!(
+                "a-priori inclusion fails at {}: the order-{order} operator gives [{:e}, {:e}], not inside the box ({:e}, {:e})",
+                coord(dy, c),
+                r.inf(),
+                r.sup(),
+                b.inf(),
+                b.sup()
+            ));
+        }
+    }
+    Ok(rem)
+}
+
+/// An enclosure of `y(t1)` for every solution with `y(t0) ∈ start`, given an a-priori box
+/// `bx` that passed [`apriori_holds`], which returned `rem` (`F([t0, t1], bx)` for order 1,
+/// `y_p([t0, t1], bx)` for order `p`).
+///
+/// - Order 1: `y(t1) = y(t0) + ∫ f ∈ start + h·F([t0, t1], bx)`.
+/// - Order `p ≥ 2`, a mean-value Taylor form around the midpoint `ŝ` of `start` (a double
+///   vector inside `start`):
+///   `y(t1; x) = y(t1; ŝ) + M·(x − ŝ)`, with
+///   `y(t1; ŝ) ∈ Σ_{k<p} h^k y_k(t0, ŝ) + h^p·y_p([t0, t1], bx)` (Taylor with Lagrange
+///   remainder, coordinatewise), and `M ∈ I + h·J·(I + [−ρ, ρ])` encloses the averaged
+///   Jacobian of the flow: the variational matrix `V` solves `V' = J V`, `V(t0) = I`, with
+///   `J ∈ J([t0, t1], bx)`, so by Grönwall `‖V − I‖∞ ≤ ρ = h·a·e^{h·a}` with `a ≥ ‖J‖∞`, and
+///   `V(t1) = I + ∫ J V`. The segment from `ŝ` to `x` lies in the convex `start`.
+pub fn end_enclosure(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], bx: &[Interval], rem: &[Interval]) -> Result<Vec<Interval>, String> {
+    let h = point(t1) - point(t0);
+    let tt = span(t0, t1);
+    if order <= 1 {
+        return Ok(start.iter().zip(rem).map(|(&s, &fc)| s + h * fc).collect());
+    }
+    let p = order as usize;
+    let mid: Vec<Interval> = start.iter().map(|s| point(s.mid())).collect();
+    let at_mid = dy.taylor(point(t0), &mid, p)?;
+    let jac = dy.jacobian(tt, bx)?;
+    // a ≥ ‖J‖∞ = max_i Σ_j |J_ij|, rounded up by summing in intervals.
+    let a = jac.iter().map(|r| r.iter().fold(point(0.0), |s, x| s + point(x.mag())).sup()).fold(0.0, f64::max);
+    let ha = point(h.sup()) * point(a);
+    let rho = (ha * ha.exp()).sup();
+    let hp = h.powi(p as i32);
+    let mut out = Vec::with_capacity(start.len());
+    for c in 0..start.len() {
+        // Horner: Σ_{k<p} h^k y_k.
+        let mut poly = at_mid[c].c[p - 1];
+        for k in (0..p - 1).rev() {
+            poly = poly * h + at_mid[c].c[k];
+        }
+        // (J·(I + [−ρ, ρ]))_cj = J_cj + [−1, 1]·ρ·Σ_k |J_ck|.
+        let row_mag = jac[c].iter().fold(point(0.0), |s, x| s + point(x.mag()));
+        let spread = Interval::try_from((-1.0, 1.0)).unwrap_or(Interval::ENTIRE) * point(rho) * row_mag;
+        let mut lin = point(0.0);
+        for j in 0..start.len() {
+            let m = point(if c == j { 1.0 } else { 0.0 }) + h * (jac[c][j] + spread);
+            lin += m * (start[j] - mid[j]);
+        }
+        out.push(poly + hp * rem[c] + lin);
+    }
+    Ok(out)
+}

@@ -312,6 +312,29 @@ impl ExprScalar for Series {
     }
 }
 
+/// Scalars that can hold an interval constant (the enclosed data of the model).
+pub trait Lift: Scalar {
+    fn lift(x: Interval) -> Self;
+}
+
+impl Lift for Interval {
+    fn lift(x: Interval) -> Self {
+        x
+    }
+}
+
+impl Lift for Series {
+    fn lift(x: Interval) -> Self {
+        Series::constant(x)
+    }
+}
+
+impl Lift for Dual {
+    fn lift(x: Interval) -> Self {
+        Dual::constant(x)
+    }
+}
+
 /// `v + d·ε` with `ε² = 0`: a value and one directional derivative, both intervals.
 #[derive(Clone, Copy, Debug)]
 pub struct Dual {

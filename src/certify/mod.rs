@@ -1,0 +1,247 @@
+//! The certificate producer behind `attncert certify` (untrusted: `verify` re-checks all it
+//! writes). It chooses step sizes, builds a-priori boxes by inflation, steps over kinks and
+//! layer boundaries with order-1 steps, and decides when to stop; the enclosures themselves
+//! are the trusted formulas of `certificate::flow`, so the checker recomputes exactly what is
+//! recorded.
+
+use std::time::Instant;
+
+use inari::Interval;
+
+use crate::certificate::flow::{self, Dynamics};
+use crate::certificate::lyapunov::{self, Functions};
+use crate::certificate::{BoxSet, Certificate, Claim, ClaimKind, Producer, Step, SystemSource, FORMAT, VERSION};
+use crate::error::{Error, Result};
+use crate::hypothesis::{verdict::Verdict, Context};
+use crate::system::System;
+use crate::theorem;
+
+/// What to certify and how hard to try.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub theorem: String,
+    /// Stop at this time.
+    pub until: f64,
+    /// Stop earlier, once `E(y(t)) ≤` this is proved.
+    pub until_misalignment: Option<f64>,
+    /// Half-width of the initial box around the exact tokens.
+    pub radius: f64,
+    /// Taylor order of the steps (2 ..= 23).
+    pub order: u32,
+    /// Allowed growth of the enclosure width per unit time, from truncation and wrapping.
+    pub tolerance: f64,
+    /// Give up after this many steps.
+    pub max_steps: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, tolerance: 1e-9, max_steps: 200_000 }
+    }
+}
+
+/// Certifies `sys` (read from `source`). Fails only on unusable options or a theorem without
+/// Lyapunov function for this system; a flow that cannot be enclosed further gives a partial
+/// certificate whose `producer.stop` says why and when.
+pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress: impl FnMut(f64)) -> Result<Certificate> {
+    let started = Instant::now();
+    if !(opts.until.is_finite() && opts.until > 0.0) {
+        return Err(Error::Usage(format!("--until must be a positive time, got {}", opts.until)));
+    }
+    if !(opts.radius.is_finite() && opts.radius >= 0.0) {
+        return Err(Error::Usage(format!("--radius must be ≥ 0, got {}", opts.radius)));
+    }
+    if !(2..crate::numeric::jet::MAX_LEN as u32).contains(&opts.order) {
+        return Err(Error::Usage(format!("--order must be in 2..={}, got {}", crate::numeric::jet::MAX_LEN - 1, opts.order)));
+    }
+    let spec = theorem::all()?
+        .into_iter()
+        .find(|s| s.id == opts.theorem)
+        .ok_or_else(|| Error::Usage(format!("unknown theorem '{}'", opts.theorem)))?;
+    let verdict = theorem::run(&Context::new(sys), &spec).verdict;
+    let funcs = lyapunov::setup(sys, &opts.theorem, verdict == Verdict::Holds, opts.radius).map_err(|e| Error::Usage(format!("cannot certify: {e}")))?;
+    let dy = Dynamics::new(sys).map_err(Error::Numerical)?;
+    let mut set = dy.initial(opts.radius).map_err(Error::Numerical)?;
+    let mut steps = Vec::new();
+    let mut t = 0.0;
+    let mut h = 0.05_f64.min(opts.until);
+    let stop = loop {
+        if t >= opts.until {
+            break format!("reached t = {}", opts.until);
+        }
+        if let Some(eps) = opts.until_misalignment {
+            if lyapunov::misalignment(&dy.tokens(&set)).sup() <= eps {
+                break format!("E ≤ {eps:e} proved at t = {t}");
+            }
+        }
+        if steps.len() >= opts.max_steps {
+            break format!("stopped after {} steps at t = {t} (--max-steps)", steps.len());
+        }
+        match advance(&dy, &funcs, opts, t, &set, h) {
+            Ok((step, next_h)) => {
+                t = step.t1;
+                set = to_intervals(&step.end);
+                h = next_h;
+                steps.push(step);
+                progress(t);
+            }
+            Err(why) => break format!("the enclosure could not be continued past t = {t}: {why}"),
+        }
+    };
+    let claims = claims(&dy, &funcs, &steps, &set);
+    Ok(Certificate {
+        format: FORMAT.into(),
+        version: VERSION,
+        theorem: opts.theorem.clone(),
+        system: source,
+        verdict: verdict.as_str().into(),
+        radius: opts.radius,
+        lyapunov: funcs.names.clone(),
+        producer: Producer {
+            program: format!("attncert {}", env!("CARGO_PKG_VERSION")),
+            method: format!("interval Taylor order {} with mean-value form, box sets, tolerance {:e}", opts.order, opts.tolerance),
+            stop,
+            seconds: started.elapsed().as_secs_f64(),
+        },
+        steps,
+        claims,
+    })
+}
+
+fn to_intervals(b: &BoxSet) -> Vec<Interval> {
+    b.lo.iter().zip(&b.hi).map(|(&l, &h)| Interval::try_from((l, h)).unwrap_or(Interval::ENTIRE)).collect()
+}
+
+fn to_boxset(v: &[Interval]) -> Option<BoxSet> {
+    v.iter().all(|x| x.inf().is_finite() && x.sup().is_finite()).then(|| BoxSet { lo: v.iter().map(|x| x.inf()).collect(), hi: v.iter().map(|x| x.sup()).collect() })
+}
+
+/// The smallest step tried before giving up.
+const H_MIN: f64 = 1e-9;
+
+/// One step from `(t, set)` with a first guess `h`: shrinks `h` until the a-priori box, the end
+/// enclosure and the width budget all work; returns the step and the next guess.
+fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &[Interval], mut h: f64) -> std::result::Result<(Step, f64), String> {
+    let mut last_err = String::new();
+    let mut order = opts.order;
+    loop {
+        if h < H_MIN * t.max(1.0) {
+            // A kink or layer boundary the Taylor form cannot cross: one tiny order-1 step.
+            if order > 1 {
+                order = 1;
+                h = (H_MIN * t.max(1.0)).max(1e-12);
+            } else {
+                return Err(last_err);
+            }
+        }
+        let t1 = (t + h).min(opts.until);
+        let h_eff = t1 - t;
+        match try_step(dy, funcs, opts, t, t1, order, set) {
+            Ok((step, grow)) => {
+                // Next guess from the width growth, which scales like h^(p+1) for the
+                // truncation part: aim at tolerance·h.
+                let p = f64::from(order.max(1));
+                let budget = opts.tolerance * h_eff;
+                let factor = if grow <= 0.0 { 2.0 } else { (0.8 * (budget / grow).powf(1.0 / p)).clamp(0.3, 2.0) };
+                let next = if order == 1 { 1e-3 * t.max(1.0) } else { h_eff * factor };
+                if std::env::var_os("ATTNCERT_DEBUG").is_some() {
+                    eprintln!("t = {t}, h = {h_eff:e}, order {order}: grow {grow:e}, budget {budget:e}");
+                }
+                if grow > budget && order > 1 && h_eff > H_MIN * 10.0 {
+                    last_err = format!("width grew by {grow:e} in a step of {h_eff:e}");
+                    h = h_eff * factor.min(0.7);
+                    continue;
+                }
+                return Ok((step, next));
+            }
+            Err(e) => {
+                if std::env::var_os("ATTNCERT_DEBUG").is_some() {
+                    eprintln!("t = {t}, h = {h_eff:e}, order {order}: {e}");
+                }
+                last_err = e;
+                h = h_eff * 0.5;
+            }
+        }
+    }
+}
+
+/// Builds one step over `[t0, t1]`; returns it and its truncation width (see below).
+fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, order: u32, set: &[Interval]) -> std::result::Result<(Step, f64), String> {
+    let tt = flow::span(t0, t1);
+    let (bx, rem) = apriori_box(dy, t0, t1, order, set)?;
+    let end = flow::end_enclosure(dy, t0, t1, order, set, &bx, &rem)?;
+    // The truncation part of the width, h^p·|y_p(box)|: what the step size controls (the
+    // linear growth from the Jacobian term scales with h and cannot be reduced by shrinking it).
+    let grow = if order <= 1 {
+        0.0
+    } else {
+        let hp = (t1 - t0).powi(order as i32);
+        rem.iter().map(|r| hp * r.mag()).fold(0.0, f64::max)
+    };
+    let tokens = dy.tokens(&bx);
+    let f = dy.tokens(&dy.field(tt, &bx)?);
+    let values = funcs.values(&tokens);
+    let rates = funcs.derivative_upper(dy, tt, &tokens, &f)?;
+    let e = lyapunov::misalignment(&tokens);
+    let bad = |x: &Interval| !(x.inf().is_finite() && x.sup().is_finite());
+    if values.iter().any(bad) || bad(&e) || rates.iter().any(|r| !r.is_finite()) {
+        return Err("a Lyapunov enclosure is not finite".into());
+    }
+    let _ = opts;
+    Ok((
+        Step {
+            t0,
+            t1,
+            order,
+            apriori: to_boxset(&bx).ok_or("the a-priori box is not finite")?,
+            end: to_boxset(&end).ok_or("the end enclosure is not finite")?,
+            values: values.iter().map(|v| [v.inf(), v.sup()]).collect(),
+            derivative_upper: rates,
+            misalignment: [e.inf(), e.sup()],
+        },
+        grow,
+    ))
+}
+
+/// An a-priori box by inflation: start from the operator applied to `start` itself, widen by
+/// a fifth of the width plus a little, and iterate until the operator maps the box into its
+/// interior. Returns the box and the remainder coefficients the checker will recompute.
+fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) -> std::result::Result<(Vec<Interval>, Vec<Interval>), String> {
+    let inflate = |b: &[Interval]| -> Vec<Interval> {
+        b.iter()
+            .map(|x| {
+                let pad = 0.2 * x.wid() + 1e-14 * (1.0 + x.mag());
+                Interval::try_from((x.inf() - pad, x.sup() + pad)).unwrap_or(Interval::ENTIRE)
+            })
+            .collect()
+    };
+    // First guess: the order-1 reach of the start set, which the motion must stay near.
+    let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, set)?.0);
+    for _ in 0..8 {
+        let (reach, rem) = flow::apriori_operator(dy, t0, t1, order, set, &bx)?;
+        if reach.iter().zip(&bx).all(|(r, b)| b.inf() < r.inf() && r.sup() < b.sup()) {
+            return Ok((bx, rem));
+        }
+        bx = inflate(&reach.iter().zip(&bx).map(|(r, b)| r.convex_hull(*b)).collect::<Vec<_>>());
+    }
+    Err("no a-priori box found (the step is too long for the flow's speed)".into())
+}
+
+/// The claims the steps support, each with the bound the checker will derive.
+fn claims(dy: &Dynamics, funcs: &Functions, steps: &[Step], last: &[Interval]) -> Vec<Claim> {
+    let tokens = dy.tokens(last);
+    let mut out = Vec::new();
+    if let Some(f) = funcs.leading {
+        let worst = steps.iter().map(|s| s.derivative_upper[f]).fold(f64::NEG_INFINITY, f64::max);
+        if worst <= 0.0 && !steps.is_empty() {
+            out.push(Claim { kind: ClaimKind::LyapunovNonincreasing.name().into(), bound: worst, function: Some(funcs.names[f].clone()) });
+        }
+    }
+    out.push(Claim { kind: ClaimKind::MisalignmentAtEnd.name().into(), bound: lyapunov::misalignment(&tokens).sup(), function: None });
+    out.push(Claim { kind: ClaimKind::MaxAngleAtEnd.name().into(), bound: lyapunov::max_angle(&tokens).sup(), function: None });
+    for (f, v) in funcs.values(&tokens).iter().enumerate() {
+        out.push(Claim { kind: ClaimKind::LyapunovAtEnd.name().into(), bound: v.sup(), function: Some(funcs.names[f].clone()) });
+    }
+    out.retain(|c| c.bound.is_finite());
+    out
+}
