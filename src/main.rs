@@ -67,6 +67,13 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum SetsArg {
+    Qr,
+    Parallelepiped,
+    Box,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum KernelArg {
     Auto,
     Batched,
@@ -173,6 +180,10 @@ struct CertifyArgs {
     /// Give up after this many steps.
     #[arg(long, default_value_t = 200_000)]
     max_steps: usize,
+    /// Set representation of step ends (wrapping-effect control): Lohner's QR parallelepipeds,
+    /// plain parallelepipeds, or boxes.
+    #[arg(long, value_enum, default_value_t = SetsArg::Qr)]
+    sets: SetsArg,
     /// The certificate file (JSON), written atomically.
     #[arg(short, long)]
     out: PathBuf,
@@ -398,6 +409,11 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
         order: a.order,
         tolerance: positive("--tolerance", a.tolerance)?,
         max_steps: a.max_steps,
+        sets: match a.sets {
+            SetsArg::Qr => certify::Sets::Qr,
+            SetsArg::Parallelepiped => certify::Sets::Parallelepiped,
+            SetsArg::Box => certify::Sets::Box,
+        },
     };
     let bar = progress_bar(a.until);
     let cert = certify::certify(&sys, source, &opts, |t| bar.set_position((t * 1000.0) as u64))?;
@@ -415,7 +431,8 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
         cert.producer.stop
     );
     if let Some(s) = last {
-        let w = s.end.lo.iter().zip(&s.end.hi).map(|(l, h)| h - l).fold(0.0, f64::max);
+        let (lo, hi) = s.end.approx_hull();
+        let w = lo.iter().zip(&hi).map(|(l, h)| h - l).fold(0.0, f64::max);
         eprintln!("final enclosure width {w:.3e}; E at the end in [{:.3e}, {:.3e}] over the last step", s.misalignment[0], s.misalignment[1]);
     }
     let reached = cert.end_time() >= opts.until || cert.producer.stop.starts_with("E ≤");

@@ -30,7 +30,7 @@ fn tokens_at(q: f64) -> [f64; 6] {
 fn step(n: usize, h: f64, q: f64) -> Step {
     let mid = tokens_at(q);
     let (t0, t1) = (n as f64 * h, (n + 1) as f64 * h);
-    let widen = |w: f64| BoxSet { lo: mid.iter().map(|m| m - w).collect(), hi: mid.iter().map(|m| m + w).collect() };
+    let widen = |w: f64| BoxSet::plain(mid.iter().map(|m| m - w).collect(), mid.iter().map(|m| m + w).collect());
     // The last step's lower misalignment bound is 0, which the log plot must clamp.
     let e_lo = if q < 1e-3 { 0.0 } else { 0.25 * q * q * 0.99 };
     Step {

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use inari::Interval;
 
-use super::flow::{self, Dynamics};
+use super::flow::{self, Dynamics, Set};
 use super::lyapunov::{self, Functions};
 use super::{BoxSet, Certificate, Claim, ClaimKind, FORMAT, VERSION};
 use crate::hypothesis::{verdict::Verdict, Context};
@@ -114,7 +114,7 @@ pub fn verify(cert: &Certificate) -> Result<Accepted, Rejection> {
     if funcs.names != cert.lyapunov {
         return Err(reject(format!("lyapunov names {:?} differ from the theorem's {:?}", cert.lyapunov, funcs.names)));
     }
-    let mut set = dy.initial(cert.radius).map_err(reject)?;
+    let mut set = Set::from_box(dy.initial(cert.radius).map_err(reject)?);
     let mut t = 0.0;
     for (k, step) in cert.steps.iter().enumerate() {
         set = check_step(&dy, &funcs, step, t, &set).map_err(|r| at_step(k, r))?;
@@ -132,6 +132,25 @@ pub fn verify(cert: &Certificate) -> Result<Accepted, Rejection> {
 fn recheck_verdict(sys: &System, id: &str) -> Result<Verdict, String> {
     let spec = theorem::all().map_err(|e| e.to_string())?.into_iter().find(|s| s.id == id).ok_or(format!("unknown theorem '{id}'"))?;
     Ok(theorem::run(&Context::new(sys), &spec).verdict)
+}
+
+/// A recorded set: a plain box, or a parallelepiped with an `n`-vector center and an `n×n`
+/// matrix of finite doubles.
+pub fn to_set(b: &BoxSet, n: usize, what: &str) -> Result<Set, String> {
+    let r = to_box(b, n, what)?;
+    match (&b.center, &b.matrix) {
+        (None, None) => Ok(Set::from_box(r)),
+        (Some(x), Some(m)) => {
+            if x.len() != n || m.len() != n * n {
+                return Err(format!("{what}: center has {} entries and matrix {}, expected {n} and {}", x.len(), m.len(), n * n));
+            }
+            if !x.iter().chain(m).all(|v| v.is_finite()) {
+                return Err(format!("{what}: center or matrix has a non-finite entry"));
+            }
+            Ok(Set { x: x.clone(), b: Some(m.chunks(n).map(<[f64]>::to_vec).collect()), r })
+        }
+        _ => Err(format!("{what}: center and matrix come together")),
+    }
 }
 
 /// A recorded box as intervals: same length as the state, finite, `lo ≤ hi`.
@@ -153,7 +172,7 @@ fn to_box(b: &BoxSet, n: usize, what: &str) -> Result<Vec<Interval>, String> {
 }
 
 /// Steps 1–4 of the module's argument for one step; returns `end`, the next start set.
-fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, start: &[Interval]) -> Result<Vec<Interval>, String> {
+fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, start: &Set) -> Result<Set, String> {
     // 1. Time tiles [0, T] with no gap and no overlap: equality of doubles, exact.
     if step.t0 != t {
         return Err(format!("starts at t = {:e}, but the previous step ends at t = {t:e}", step.t0));
@@ -165,21 +184,27 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
         return Err(format!("order {} is above the largest supported ({})", step.order, MAX_LEN - 1));
     }
     let n = dy.len();
+    if step.apriori.center.is_some() || step.apriori.matrix.is_some() {
+        return Err("box must be a plain box".into());
+    }
     let bx = to_box(&step.apriori, n, "box")?;
-    let end = to_box(&step.end, n, "end")?;
-    // 2. The a-priori box.
-    let rem = flow::apriori_holds(dy, step.t0, step.t1, step.order, start, &bx)?;
-    // 3. The end set contains our own enclosure of the flow at t1.
-    let ours = flow::end_enclosure(dy, step.t0, step.t1, step.order, start, &bx, &rem)?;
-    if let Some(c) = (0..n).find(|&c| !ours[c].subset(end[c])) {
+    let end = to_set(&step.end, n, "end")?;
+    // 2. The a-priori box, for every solution from the start set and from its center.
+    let rem = flow::apriori_holds(dy, step.t0, step.t1, step.order, &start.hull_with_center(), &bx)?;
+    // 3. The end set contains our own enclosure of the flow at t1 (for a parallelepiped: the
+    //    coordinates of our enclosure in its frame lie in its box).
+    let img = flow::image(dy, step.t0, step.t1, step.order, start, &bx, &rem)?;
+    let ours = flow::coordinates(dy, &img, &end)?;
+    let frame = if end.b.is_some() { "in the end set's frame, " } else { "" };
+    if let Some(c) = (0..n).find(|&c| !ours[c].subset(end.r[c])) {
         return Err(format!(
-            "end does not contain the flow at t1 = {:e}: {} is in [{:e}, {:e}], end gives [{:e}, {:e}]",
+            "end does not contain the flow at t1 = {:e}: {frame}{} is in [{:e}, {:e}], end gives [{:e}, {:e}]",
             step.t1,
             flow::coord(dy, c),
             ours[c].inf(),
             ours[c].sup(),
-            end[c].inf(),
-            end[c].sup()
+            end.r[c].inf(),
+            end.r[c].sup()
         ));
     }
     // 4. The recorded functions over the box.
@@ -208,13 +233,13 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
 }
 
 /// Step 5: a claim, from the verified steps and the final set (`end` of the last step).
-fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Claim, last: &[Interval]) -> Result<ProvedClaim, String> {
+fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Claim, last: &Set) -> Result<ProvedClaim, String> {
     let kind = ClaimKind::parse(&claim.kind).ok_or(format!("unknown claim kind '{}'", claim.kind))?;
     let function = match &claim.function {
         Some(name) => Some(funcs.names.iter().position(|n| n == name).ok_or(format!("no Lyapunov function named '{name}'"))?),
         None => None,
     };
-    let tokens = dy.tokens(last);
+    let tokens = dy.tokens(&last.hull());
     let proved = match kind {
         // D⁺V ≤ (recorded bound) ≤ bound ≤ 0 on every step, V continuous: V is non-increasing.
         ClaimKind::LyapunovNonincreasing => {

@@ -314,50 +314,172 @@ pub fn apriori_holds(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Inter
     Ok(rem)
 }
 
-/// An enclosure of `y(t1)` for every solution with `y(t0) ∈ start`, given an a-priori box
-/// `bx` that passed [`apriori_holds`], which returned `rem` (`F([t0, t1], bx)` for order 1,
-/// `y_p([t0, t1], bx)` for order `p`).
+/// A set of states: `{ x + B·r : r ∈ r }`, or the box `r` itself when `b` is `None`.
+#[derive(Debug, Clone)]
+pub struct Set {
+    pub x: Vec<f64>,
+    /// Row-major `n×n`.
+    pub b: Option<Vec<Vec<f64>>>,
+    pub r: Vec<Interval>,
+}
+
+impl Set {
+    pub fn from_box(r: Vec<Interval>) -> Set {
+        Set { x: vec![0.0; r.len()], b: None, r }
+    }
+
+    /// An interval box containing the set (`x + B·r` in interval arithmetic).
+    pub fn hull(&self) -> Vec<Interval> {
+        match &self.b {
+            None => self.r.clone(),
+            Some(b) => b.iter().zip(&self.x).map(|(row, &x)| row.iter().zip(&self.r).fold(point(x), |s, (&bij, &rj)| s + point(bij) * rj)).collect(),
+        }
+    }
+
+    /// A box containing the set and its center `x` (for parallelepipeds `x` need not be in
+    /// the set; the mean-value form needs the segments from `x` covered by the a-priori box).
+    pub fn hull_with_center(&self) -> Vec<Interval> {
+        match &self.b {
+            None => self.r.clone(),
+            Some(_) => self.hull().iter().zip(&self.x).map(|(h, &x)| h.convex_hull(point(x))).collect(),
+        }
+    }
+}
+
+/// The image of a set at `t1`: `{ c + MB·r' : r' ∈ coeff }` with intervals `c`, `MB` (every
+/// solution's `y(t1)` is in it); `mb = None` means the box `c` alone (order 1).
+pub struct Image {
+    pub c: Vec<Interval>,
+    pub mb: Option<IMat>,
+    pub coeff: Vec<Interval>,
+}
+
+impl Image {
+    /// The image as a box.
+    pub fn hull(&self) -> Vec<Interval> {
+        match &self.mb {
+            None => self.c.clone(),
+            Some(mb) => mb.iter().zip(&self.c).map(|(row, &c)| row.iter().zip(&self.coeff).fold(c, |s, (&m, &r)| s + m * r)).collect(),
+        }
+    }
+}
+
+/// The image at `t1` of every solution with `y(t0)` in `start`, given an a-priori box `bx`
+/// that passed [`apriori_holds`] from `start.hull_with_center()`, which returned `rem`
+/// (`F([t0, t1], bx)` for order 1, `y_p([t0, t1], bx)` for order `p`).
 ///
-/// - Order 1: `y(t1) = y(t0) + ∫ f ∈ start + h·F([t0, t1], bx)`.
-/// - Order `p ≥ 2`, a mean-value Taylor form around the midpoint `ŝ` of `start` (a double
-///   vector inside `start`):
-///   `y(t1; x) = y(t1; ŝ) + M·(x − ŝ)`, with
-///   `y(t1; ŝ) ∈ Σ_{k<p} h^k y_k(t0, ŝ) + h^p·y_p([t0, t1], bx)` (Taylor with Lagrange
+/// - Order 1: `y(t1) = y(t0) + ∫ f ∈ hull(start) + h·F([t0, t1], bx)`.
+/// - Order `p ≥ 2`, a mean-value Taylor form around a point `x̂` (the box's midpoint, or the
+///   parallelepiped's center), `x = x̂ + B·r` (`B = I`, `r ∈ start − x̂` for a box):
+///   `y(t1; x) = y(t1; x̂) + M·B·r`, with
+///   `y(t1; x̂) ∈ Σ_{k<p} h^k y_k(t0, x̂) + h^p·y_p([t0, t1], bx)` (Taylor with Lagrange
 ///   remainder, coordinatewise), and `M ∈ I + h·J·(I + [−ρ, ρ])` encloses the averaged
-///   Jacobian of the flow: the variational matrix `V` solves `V' = J V`, `V(t0) = I`, with
-///   `J ∈ J([t0, t1], bx)`, so by Grönwall `‖V − I‖∞ ≤ ρ = h·a·e^{h·a}` with `a ≥ ‖J‖∞`, and
-///   `V(t1) = I + ∫ J V`. The segment from `ŝ` to `x` lies in the convex `start`.
-pub fn end_enclosure(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], bx: &[Interval], rem: &[Interval]) -> Result<Vec<Interval>, String> {
+///   Jacobian of the flow on the segment from `x̂` to `x` (inside `bx`'s start box): the
+///   variational matrix `V` solves `V' = J V`, `V(t0) = I`, with `J ∈ J([t0, t1], bx)`, so by
+///   Grönwall `‖V − I‖∞ ≤ ρ = h·a·e^{h·a}` with `a ≥ ‖J‖∞`, and `V(t1) = I + ∫ J V`.
+///   Keeping `M·B` as a matrix acting on `r` (not `M` on the box `B·r`) is what avoids the
+///   wrapping effect.
+pub fn image(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &Set, bx: &[Interval], rem: &[Interval]) -> Result<Image, String> {
     let h = point(t1) - point(t0);
     let tt = span(t0, t1);
     if order <= 1 {
-        return Ok(start.iter().zip(rem).map(|(&s, &fc)| s + h * fc).collect());
+        let c = start.hull().iter().zip(rem).map(|(&s, &fc)| s + h * fc).collect();
+        return Ok(Image { c, mb: None, coeff: vec![] });
     }
     let p = order as usize;
-    let mid: Vec<Interval> = start.iter().map(|s| point(s.mid())).collect();
-    let at_mid = dy.taylor(point(t0), &mid, p)?;
+    let n = start.r.len();
+    let (xhat, coeff): (Vec<f64>, Vec<Interval>) = match &start.b {
+        None => {
+            let m: Vec<f64> = start.r.iter().map(|r| r.mid()).collect();
+            let coeff = start.r.iter().zip(&m).map(|(&r, &m)| r - point(m)).collect();
+            (m, coeff)
+        }
+        Some(_) => (start.x.clone(), start.r.clone()),
+    };
+    let at_x: Vec<Interval> = xhat.iter().map(|&x| point(x)).collect();
+    let series = dy.taylor(point(t0), &at_x, p)?;
     let jac = dy.jacobian(tt, bx)?;
     // a ≥ ‖J‖∞ = max_i Σ_j |J_ij|, rounded up by summing in intervals.
     let a = jac.iter().map(|r| r.iter().fold(point(0.0), |s, x| s + point(x.mag())).sup()).fold(0.0, f64::max);
     let ha = point(h.sup()) * point(a);
     let rho = (ha * ha.exp()).sup();
     let hp = h.powi(p as i32);
-    let mut out = Vec::with_capacity(start.len());
-    for c in 0..start.len() {
-        // Horner: Σ_{k<p} h^k y_k.
-        let mut poly = at_mid[c].c[p - 1];
+    let unit = Interval::try_from((-1.0, 1.0)).unwrap_or(Interval::ENTIRE);
+    let mut c = Vec::with_capacity(n);
+    let mut m = vec![vec![point(0.0); n]; n];
+    for i in 0..n {
+        // Horner: Σ_{k<p} h^k y_k, plus the remainder.
+        let mut poly = series[i].c[p - 1];
         for k in (0..p - 1).rev() {
-            poly = poly * h + at_mid[c].c[k];
+            poly = poly * h + series[i].c[k];
         }
-        // (J·(I + [−ρ, ρ]))_cj = J_cj + [−1, 1]·ρ·Σ_k |J_ck|.
-        let row_mag = jac[c].iter().fold(point(0.0), |s, x| s + point(x.mag()));
-        let spread = Interval::try_from((-1.0, 1.0)).unwrap_or(Interval::ENTIRE) * point(rho) * row_mag;
-        let mut lin = point(0.0);
-        for j in 0..start.len() {
-            let m = point(if c == j { 1.0 } else { 0.0 }) + h * (jac[c][j] + spread);
-            lin += m * (start[j] - mid[j]);
+        c.push(poly + hp * rem[i]);
+        // (J·(I + [−ρ, ρ]))_ij = J_ij + [−1, 1]·ρ·Σ_k |J_ik|.
+        let spread = unit * point(rho) * jac[i].iter().fold(point(0.0), |s, x| s + point(x.mag()));
+        for j in 0..n {
+            m[i][j] = point(if i == j { 1.0 } else { 0.0 }) + h * (jac[i][j] + spread);
         }
-        out.push(poly + hp * rem[c] + lin);
     }
-    Ok(out)
+    let mb = match &start.b {
+        None => m,
+        Some(b) => m.iter().map(|row| (0..n).map(|j| row.iter().zip(b).fold(point(0.0), |s, (&mik, bk)| s + mik * point(bk[j]))).collect()).collect(),
+    };
+    Ok(Image { c, mb: Some(mb), coeff })
+}
+
+/// Whether the image lies in the set `end`; for a parallelepiped `x' + B'·r'`, returns the
+/// enclosure of the image's coordinates `r'` (which must lie in `end.r`).
+///
+/// For a parallelepiped: with `R` a float approximate inverse of `B'` (computed here; any `R`
+/// is sound) and `δ ≥ ‖I − R·B'‖∞ < 1`, `B'⁻¹ = (R·B')⁻¹·R` and `‖(R·B')⁻¹ − I‖∞ ≤ δ/(1 − δ)`
+/// (Neumann series), so for `v` in the image `r' = B'⁻¹(v − x') ∈ z + [−1, 1]·δ/(1−δ)·‖z‖∞`
+/// with `z ⊇ R·(v − x') = R·(c − x') + (R·MB)·coeff`.
+pub fn coordinates(dy: &Dynamics, img: &Image, end: &Set) -> Result<Vec<Interval>, String> {
+    let hull = img.hull();
+    let b = match &end.b {
+        None => return Ok(hull),
+        Some(b) => b,
+    };
+    let n = hull.len();
+    let r = float_inverse(b).ok_or("the end matrix is singular")?;
+    let unit = Interval::try_from((-1.0, 1.0)).unwrap_or(Interval::ENTIRE);
+    // δ ≥ ‖I − R·B'‖∞.
+    let mut delta = 0.0_f64;
+    for i in 0..n {
+        let row = (0..n).fold(point(0.0), |s, j| {
+            let rb = r[i].iter().zip(b).fold(point(0.0), |a, (&rik, bk)| a + point(rik) * point(bk[j]));
+            s + point((point(if i == j { 1.0 } else { 0.0 }) - rb).mag())
+        });
+        delta = delta.max(row.sup());
+    }
+    if !(delta < 0.5) {
+        return Err(format!("the end matrix is too ill-conditioned to invert rigorously (‖I − R·B‖ ≤ {delta:e})"));
+    }
+    let shift: Vec<Interval> = match &img.mb {
+        None => hull.iter().zip(&end.x).map(|(&v, &x)| v - point(x)).collect(),
+        Some(_) => img.c.iter().zip(&end.x).map(|(&v, &x)| v - point(x)).collect(),
+    };
+    let mut z: Vec<Interval> = r.iter().map(|ri| ri.iter().zip(&shift).fold(point(0.0), |s, (&a, &v)| s + point(a) * v)).collect();
+    if let Some(mb) = &img.mb {
+        for i in 0..n {
+            // (R·MB)_i· applied to coeff.
+            for j in 0..n {
+                let rmb = r[i].iter().zip(mb).fold(point(0.0), |s, (&rik, mk)| s + point(rik) * mk[j]);
+                z[i] += rmb * img.coeff[j];
+            }
+        }
+    }
+    let znorm = z.iter().fold(0.0_f64, |m, x| m.max(x.mag()));
+    let k = (point(delta) / (point(1.0) - point(delta))) * point(znorm);
+    let _ = dy;
+    Ok(z.into_iter().map(|zi| zi + unit * k).collect())
+}
+
+/// A float inverse by Gauss–Jordan elimination with partial pivoting (not trusted to be
+/// accurate: [`coordinates`] bounds its error).
+pub fn float_inverse(b: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = b.len();
+    let m = nalgebra::DMatrix::from_fn(n, n, |i, j| b[i][j]);
+    let inv = m.try_inverse()?;
+    Some((0..n).map(|i| (0..n).map(|j| inv[(i, j)]).collect()).collect())
 }

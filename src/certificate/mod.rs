@@ -89,12 +89,44 @@ pub struct Step {
     pub misalignment: [f64; 2],
 }
 
-/// An axis-aligned box of the whole state (`ℓ·d` coordinates).
+/// A set of whole states (`n = ℓ·d` coordinates): the box `[lo, hi]`, or, when `matrix` is
+/// given, the parallelepiped `{ center + B·r : r ∈ [lo, hi] }` (Lohner's representation, `B`
+/// an `n×n` row-major matrix of doubles, used exactly as written).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BoxSet {
     pub lo: Vec<f64>,
     pub hi: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub center: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Vec<f64>>,
+}
+
+impl BoxSet {
+    pub fn plain(lo: Vec<f64>, hi: Vec<f64>) -> BoxSet {
+        BoxSet { lo, hi, center: None, matrix: None }
+    }
+
+    /// An outer box of the set in floating point (for display only: not rounded outward).
+    pub fn approx_hull(&self) -> (Vec<f64>, Vec<f64>) {
+        match (&self.center, &self.matrix) {
+            (Some(x), Some(b)) => {
+                let n = x.len();
+                let mut lo = x.clone();
+                let mut hi = x.clone();
+                for i in 0..n {
+                    for j in 0..n.min(self.lo.len()) {
+                        let (a, c) = (b.get(i * n + j).copied().unwrap_or(0.0) * self.lo[j], b.get(i * n + j).copied().unwrap_or(0.0) * self.hi[j]);
+                        lo[i] += a.min(c);
+                        hi[i] += a.max(c);
+                    }
+                }
+                (lo, hi)
+            }
+            _ => (self.lo.clone(), self.hi.clone()),
+        }
+    }
 }
 
 /// A claim the certificate proves; `verify` accepts it only if it follows from the steps.

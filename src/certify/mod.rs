@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use inari::Interval;
 
-use crate::certificate::flow::{self, Dynamics};
+use crate::certificate::flow::{self, Dynamics, Image, Set};
 use crate::certificate::lyapunov::{self, Functions};
 use crate::certificate::{BoxSet, Certificate, Claim, ClaimKind, Producer, Step, SystemSource, FORMAT, VERSION};
 use crate::error::{Error, Result};
@@ -32,11 +32,13 @@ pub struct Options {
     pub tolerance: f64,
     /// Give up after this many steps.
     pub max_steps: usize,
+    /// The set representation of step ends.
+    pub sets: Sets,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, tolerance: 1e-9, max_steps: 200_000 }
+        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, tolerance: 1e-9, max_steps: 200_000, sets: Sets::Qr }
     }
 }
 
@@ -61,7 +63,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let verdict = theorem::run(&Context::new(sys), &spec).verdict;
     let funcs = lyapunov::setup(sys, &opts.theorem, verdict == Verdict::Holds, opts.radius).map_err(|e| Error::Usage(format!("cannot certify: {e}")))?;
     let dy = Dynamics::new(sys).map_err(Error::Numerical)?;
-    let mut set = dy.initial(opts.radius).map_err(Error::Numerical)?;
+    let mut set = Set::from_box(dy.initial(opts.radius).map_err(Error::Numerical)?);
     let mut steps = Vec::new();
     let mut t = 0.0;
     let mut h = 0.05_f64.min(opts.until);
@@ -70,7 +72,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
             break format!("reached t = {}", opts.until);
         }
         if let Some(eps) = opts.until_misalignment {
-            if lyapunov::misalignment(&dy.tokens(&set)).sup() <= eps {
+            if lyapunov::misalignment(&dy.tokens(&set.hull())).sup() <= eps {
                 break format!("E ≤ {eps:e} proved at t = {t}");
             }
         }
@@ -78,9 +80,9 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
             break format!("stopped after {} steps at t = {t} (--max-steps)", steps.len());
         }
         match advance(&dy, &funcs, opts, t, &set, h) {
-            Ok((step, next_h)) => {
+            Ok((step, next, next_h)) => {
                 t = step.t1;
-                set = to_intervals(&step.end);
+                set = next;
                 h = next_h;
                 steps.push(step);
                 progress(t);
@@ -88,7 +90,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
             Err(why) => break format!("the enclosure could not be continued past t = {t}: {why}"),
         }
     };
-    let claims = claims(&dy, &funcs, &steps, &set);
+    let claims = claims(&dy, &funcs, &steps, &set.hull());
     Ok(Certificate {
         format: FORMAT.into(),
         version: VERSION,
@@ -99,7 +101,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
         lyapunov: funcs.names.clone(),
         producer: Producer {
             program: format!("attncert {}", env!("CARGO_PKG_VERSION")),
-            method: format!("interval Taylor order {} with mean-value form, box sets, tolerance {:e}", opts.order, opts.tolerance),
+            method: format!("interval Taylor order {} with mean-value form, {:?} sets, tolerance {:e}", opts.order, opts.sets, opts.tolerance),
             stop,
             seconds: started.elapsed().as_secs_f64(),
         },
@@ -108,12 +110,48 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     })
 }
 
-fn to_intervals(b: &BoxSet) -> Vec<Interval> {
-    b.lo.iter().zip(&b.hi).map(|(&l, &h)| Interval::try_from((l, h)).unwrap_or(Interval::ENTIRE)).collect()
+fn to_boxset(v: &[Interval]) -> Option<BoxSet> {
+    v.iter().all(|x| x.inf().is_finite() && x.sup().is_finite()).then(|| BoxSet::plain(v.iter().map(|x| x.inf()).collect(), v.iter().map(|x| x.sup()).collect()))
 }
 
-fn to_boxset(v: &[Interval]) -> Option<BoxSet> {
-    v.iter().all(|x| x.inf().is_finite() && x.sup().is_finite()).then(|| BoxSet { lo: v.iter().map(|x| x.inf()).collect(), hi: v.iter().map(|x| x.sup()).collect() })
+/// The recorded form of a set.
+fn to_record(s: &Set) -> Option<BoxSet> {
+    let mut b = to_boxset(&s.r)?;
+    if let Some(m) = &s.b {
+        b.center = Some(s.x.clone());
+        b.matrix = Some(m.concat());
+    }
+    Some(b)
+}
+
+/// Which set represents the end of a step (the wrapping-effect control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sets {
+    /// Axis-aligned boxes.
+    Box,
+    /// Parallelepipeds `x + B·r` with `B = mid(M·B_prev)`.
+    Parallelepiped,
+    /// Lohner's QR method: `B` the orthogonal factor of `mid(M·B_prev)`.
+    Qr,
+}
+
+/// The end set of a step from the image of the start set.
+fn end_set(dy: &Dynamics, img: &Image, sets: Sets) -> std::result::Result<Set, String> {
+    let mb = match (&img.mb, sets) {
+        (Some(mb), Sets::Parallelepiped | Sets::Qr) => mb,
+        _ => return Ok(Set::from_box(img.hull())),
+    };
+    let n = img.c.len();
+    let a = nalgebra::DMatrix::from_fn(n, n, |i, j| mb[i][j].mid());
+    let b = match sets {
+        Sets::Qr => a.qr().q(),
+        _ => a,
+    };
+    let x: Vec<f64> = img.c.iter().map(|c| c.mid()).collect();
+    let b: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| b[(i, j)]).collect()).collect();
+    let mut end = Set { x, b: Some(b), r: vec![] };
+    end.r = flow::coordinates(dy, img, &end)?;
+    Ok(end)
 }
 
 /// The smallest step tried before giving up.
@@ -121,7 +159,7 @@ const H_MIN: f64 = 1e-9;
 
 /// One step from `(t, set)` with a first guess `h`: shrinks `h` until the a-priori box, the end
 /// enclosure and the width budget all work; returns the step and the next guess.
-fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &[Interval], mut h: f64) -> std::result::Result<(Step, f64), String> {
+fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, mut h: f64) -> std::result::Result<(Step, Set, f64), String> {
     let mut last_err = String::new();
     let mut order = opts.order;
     loop {
@@ -137,13 +175,13 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &[Inte
         let t1 = (t + h).min(opts.until);
         let h_eff = t1 - t;
         match try_step(dy, funcs, opts, t, t1, order, set) {
-            Ok((step, grow)) => {
+            Ok((step, end, grow)) => {
                 // Next guess from the width growth, which scales like h^(p+1) for the
                 // truncation part: aim at tolerance·h.
                 let p = f64::from(order.max(1));
                 let budget = opts.tolerance * h_eff;
                 let factor = if grow <= 0.0 { 2.0 } else { (0.8 * (budget / grow).powf(1.0 / p)).clamp(0.3, 2.0) };
-                let next = if order == 1 { 1e-3 * t.max(1.0) } else { h_eff * factor };
+                let next_h = if order == 1 { 1e-3 * t.max(1.0) } else { h_eff * factor };
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
                     eprintln!("t = {t}, h = {h_eff:e}, order {order}: grow {grow:e}, budget {budget:e}");
                 }
@@ -152,7 +190,7 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &[Inte
                     h = h_eff * factor.min(0.7);
                     continue;
                 }
-                return Ok((step, next));
+                return Ok((step, end, next_h));
             }
             Err(e) => {
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
@@ -166,10 +204,16 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &[Inte
 }
 
 /// Builds one step over `[t0, t1]`; returns it and its truncation width (see below).
-fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, order: u32, set: &[Interval]) -> std::result::Result<(Step, f64), String> {
+fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, order: u32, set: &Set) -> std::result::Result<(Step, Set, f64), String> {
     let tt = flow::span(t0, t1);
-    let (bx, rem) = apriori_box(dy, t0, t1, order, set)?;
-    let end = flow::end_enclosure(dy, t0, t1, order, set, &bx, &rem)?;
+    let (bx, rem) = apriori_box(dy, t0, t1, order, &set.hull_with_center())?;
+    let img = flow::image(dy, t0, t1, order, set, &bx, &rem)?;
+    let end = end_set(dy, &img, opts.sets)?;
+    if std::env::var_os("ATTNCERT_DEBUG").is_some() {
+        let wmax = |v: &[Interval]| v.iter().map(|x| x.wid()).fold(0.0, f64::max);
+        let mbw = img.mb.as_ref().map_or(0.0, |m| m.iter().flatten().map(|x| x.wid()).fold(0.0, f64::max));
+        eprintln!("  [{t0}, {t1}] box {:e} c {:e} mb {:e} coeff {:e} end.r {:e} hull {:e}", wmax(&bx), wmax(&img.c), mbw, wmax(&img.coeff), wmax(&end.r), wmax(&end.hull()));
+    }
     // The truncation part of the width, h^p·|y_p(box)|: what the step size controls (the
     // linear growth from the Jacobian term scales with h and cannot be reduced by shrinking it).
     let grow = if order <= 1 {
@@ -187,18 +231,18 @@ fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, 
     if values.iter().any(bad) || bad(&e) || rates.iter().any(|r| !r.is_finite()) {
         return Err("a Lyapunov enclosure is not finite".into());
     }
-    let _ = opts;
     Ok((
         Step {
             t0,
             t1,
             order,
             apriori: to_boxset(&bx).ok_or("the a-priori box is not finite")?,
-            end: to_boxset(&end).ok_or("the end enclosure is not finite")?,
+            end: to_record(&end).ok_or("the end enclosure is not finite")?,
             values: values.iter().map(|v| [v.inf(), v.sup()]).collect(),
             derivative_upper: rates,
             misalignment: [e.inf(), e.sup()],
         },
+        end,
         grow,
     ))
 }

@@ -372,7 +372,7 @@ projected onto the x–y plane (left) and the x–z plane (right); a circle mark
 fn token_path(steps: &[Step], i: usize) -> Option<Vec<[f64; 3]>> {
     let stride = steps.len().div_ceil(MAX_PATH_POINTS).max(1);
     let keep = |n: usize| n % stride == 0 || n + 1 == steps.len();
-    let mid = |s: &Step, k: usize| Some((s.end.lo.get(3 * i + k)? + s.end.hi.get(3 * i + k)?) / 2.0);
+    let mid = |s: &Step, k: usize| Some((s.apriori.lo.get(3 * i + k)? + s.apriori.hi.get(3 * i + k)?) / 2.0);
     steps
         .iter()
         .enumerate()

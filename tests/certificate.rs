@@ -1,0 +1,227 @@
+//! Certificates: producer and checker agree, enclosures contain float trajectories, and every
+//! kind of tampering is rejected with the step (or claim) and the reason.
+
+mod common;
+
+use std::path::Path;
+
+use attncert::certificate::check::verify;
+use attncert::certificate::{Certificate, SystemSource};
+use attncert::certify::{certify, Options, Sets};
+use attncert::simulate::{simulate, Method};
+use attncert::system::{doc, System};
+use proptest::prelude::*;
+
+fn source(name: &str, text: &str) -> SystemSource {
+    SystemSource { file: name.into(), format: "toml".into(), text: text.into() }
+}
+
+fn load(text: &str) -> System {
+    let v = doc::parse_toml(Path::new("t.toml"), text).expect("toml");
+    System::from_value(Path::new("t.toml"), &v).expect("system")
+}
+
+fn make(text: &str, theorem: &str, until: f64, sets: Sets) -> Certificate {
+    let sys = load(text);
+    let opts = Options { theorem: theorem.into(), until, order: 6, sets, ..Options::default() };
+    certify(&sys, source("t.toml", text), &opts, |_| {}).expect("certify")
+}
+
+fn sec7_1() -> String {
+    std::fs::read_to_string(common::repo("theorems/examples/sec7_1.toml")).unwrap()
+}
+
+/// A short certificate of the paper's 7.1 system, shared by the tamper tests.
+fn base() -> Certificate {
+    let c = make(&sec7_1(), "3.2", 0.3, Sets::Qr);
+    assert!(c.steps.len() >= 3, "need a few steps to tamper with");
+    c
+}
+
+#[test]
+fn producer_and_checker_agree_on_the_paper_systems() {
+    for (file, theorem) in [("sec7_1", "3.2"), ("sec7_2", "4.1"), ("sec7_3", "6.1")] {
+        let text = std::fs::read_to_string(common::repo(&format!("theorems/examples/{file}.toml"))).unwrap();
+        for sets in [Sets::Qr, Sets::Box] {
+            let c = make(&text, theorem, 0.2, sets);
+            let ok = verify(&c).unwrap_or_else(|r| panic!("{file} {sets:?}: {r}"));
+            assert_eq!(ok.verdict, "holds");
+            assert_eq!(ok.end_time, 0.2);
+            let kinds: Vec<&str> = ok.claims.iter().map(|c| c.claim.kind.as_str()).collect();
+            assert!(kinds.contains(&"lyapunov-nonincreasing"), "{file}: {kinds:?}");
+            assert!(kinds.contains(&"misalignment-at-end") && kinds.contains(&"max-angle-at-end") && kinds.contains(&"lyapunov-at-end"));
+        }
+    }
+}
+
+#[test]
+fn a_certificate_round_trips_bit_exactly() {
+    let c = base();
+    let back = Certificate::parse(Path::new("c.json"), &c.to_json()).unwrap();
+    assert_eq!(back, c);
+    assert!(verify(&back).is_ok());
+}
+
+fn rejected(c: &Certificate) -> String {
+    match verify(c) {
+        Ok(_) => panic!("a tampered certificate was accepted"),
+        Err(r) => r.to_string(),
+    }
+}
+
+#[test]
+fn a_narrowed_box_is_rejected() {
+    let mut c = base();
+    let s = &mut c.steps[1].apriori;
+    let w = s.hi[4] - s.lo[4];
+    s.hi[4] -= 0.6 * w;
+    let why = rejected(&c);
+    assert!(why.starts_with("step 2: a-priori inclusion fails at token 2, coordinate 2"), "{why}");
+}
+
+#[test]
+fn a_shifted_end_is_rejected() {
+    let mut c = base();
+    let e = &mut c.steps[2].end;
+    let w = (e.hi[0] - e.lo[0]).max(1e-12);
+    e.lo[0] += 2.0 * w;
+    e.hi[0] += 2.0 * w;
+    let why = rejected(&c);
+    assert!(why.starts_with("step 3: end does not contain the flow"), "{why}");
+}
+
+#[test]
+fn a_step_that_skips_time_is_rejected() {
+    let mut c = base();
+    c.steps[2].t0 += 1e-9;
+    let why = rejected(&c);
+    assert!(why.starts_with("step 3: starts at t ="), "{why}");
+    let mut c = base();
+    c.steps.remove(1);
+    assert!(rejected(&c).starts_with("step 2: starts at t ="));
+    let mut c = base();
+    c.steps[0].t0 = 0.01;
+    assert!(rejected(&c).starts_with("step 1: starts at t ="));
+}
+
+#[test]
+fn tightened_claims_are_rejected() {
+    let c = base();
+    for k in 0..c.claims.len() {
+        let mut t = c.clone();
+        let b = t.claims[k].bound;
+        t.claims[k].bound = if b == 0.0 { -1e-300 } else { b - b.abs() * 1e-9 };
+        let why = rejected(&t);
+        assert!(why.starts_with(&format!("claim {}:", k + 1)), "{why}");
+    }
+}
+
+#[test]
+fn tampered_records_and_headers_are_rejected() {
+    let mut c = base();
+    c.steps[1].values[0][1] = c.steps[1].values[0][0];
+    assert!(rejected(&c).starts_with("step 2: V_P over the box"));
+    let mut c = base();
+    c.steps[1].derivative_upper[0] = -1e9;
+    assert!(rejected(&c).starts_with("step 2: the derivative of V_P"));
+    let mut c = base();
+    c.steps[0].misalignment[1] = c.steps[0].misalignment[0];
+    assert!(rejected(&c).starts_with("step 1: E over the box"));
+    let mut c = base();
+    c.verdict = "fails".into();
+    assert!(rejected(&c).contains("re-check as 'holds'"));
+    let mut c = base();
+    c.system.text = c.system.text.replace("0.9432", "0.9433");
+    assert!(verify(&c).is_err(), "a changed system must not verify");
+    let mut c = base();
+    c.radius = 0.0 - 1.0;
+    assert!(rejected(&c).contains("radius"));
+    let mut c = base();
+    c.steps[0].order = 99;
+    assert!(rejected(&c).starts_with("step 1: order 99"));
+    let mut c = base();
+    c.claims.push(attncert::certificate::Claim { kind: "lyapunov-nonincreasing".into(), bound: 1.0, function: Some("V_P".into()) });
+    assert!(rejected(&c).contains("does not make a function non-increasing"));
+}
+
+#[test]
+fn a_parallelepiped_end_with_a_changed_matrix_is_rejected() {
+    let mut c = base();
+    // A matrix change that keeps the set around the flow is a valid certificate; shrinking the
+    // parallelepiped a thousandfold is not.
+    let m = c.steps[1].end.matrix.as_mut().expect("QR sets record a matrix");
+    m.iter_mut().for_each(|x| *x *= 1e-3);
+    assert!(rejected(&c).starts_with("step 2: end does not contain the flow"));
+}
+
+/// The float solution at `t`, as a flat token-major vector.
+fn float_state(sys: &System, t: f64) -> Vec<f64> {
+    let y = simulate(sys, Method::Dop853 { rtol: 1e-13, atol: 1e-15 }, &[t]).unwrap().final_state;
+    y.as_slice().to_vec()
+}
+
+fn random_system(kind: usize, l: usize, d: usize, entries: &[i32], toks: &[i32]) -> (String, &'static str) {
+    let m = |off: usize, sym: bool| -> String {
+        let rows: Vec<String> = (0..d)
+            .map(|i| {
+                let r: Vec<String> = (0..d)
+                    .map(|j| {
+                        let (a, b) = if sym && j < i { (j, i) } else { (i, j) };
+                        let v = entries[(off + a * d + b) % entries.len()] as f64 / 100.0;
+                        let v = if sym && a == b { v.abs() + 1.5 } else { v };
+                        format!("{v}")
+                    })
+                    .collect();
+                format!("[{}]", r.join(", "))
+            })
+            .collect();
+        format!("[{}]", rows.join(", "))
+    };
+    let tokens: Vec<String> = (0..l)
+        .map(|i| {
+            let r: Vec<String> = (0..d).map(|k| format!("{}", toks[(i * d + k) % toks.len()] as f64 / 100.0 + if k == 0 { 1.0 } else { 0.0 })).collect();
+            format!("[{}]", r.join(", "))
+        })
+        .collect();
+    let head = |p: String, u: &str| format!("[[heads]]\nP = {p}\nU = {u}\n");
+    let (body, th) = match kind {
+        0 => (format!("attention = \"full\"\nmetric = \"P\"\n{}", head(m(0, true), "\"identity\"")), "3.2"),
+        1 => (format!("attention = \"full\"\n{}", head(m(0, false), "\"identity\"")), "4.1"),
+        2 => (format!("attention = \"causal\"\n{}{}", head(m(0, false), "\"identity\""), head(m(7, false), "\"identity\"")), "5.1"),
+        _ => (format!("attention = \"causal\"\n{}", head(m(0, false), &m(5, true))), "6.1"),
+    };
+    (format!("tokens = {l}\ndim = {d}\n{body}\n[initial]\ntokens = [{}]\n", tokens.join(", ")), th)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Float trajectories at the ends of steps lie in the certified end sets, and inside the
+    /// a-priori boxes in between (up to the float solver's own error).
+    #[test]
+    fn enclosures_contain_float_trajectories(
+        kind in 0usize..4, l in 2usize..4, d in 2usize..4,
+        entries in prop::collection::vec(-60i32..60, 9..20),
+        toks in prop::collection::vec(-40i32..40, 12),
+        frac in 0.0f64..1.0,
+    ) {
+        let (text, th) = random_system(kind, l, d, &entries, &toks);
+        let sys = load(&text);
+        let opts = Options { theorem: th.into(), until: 0.25, order: 6, ..Options::default() };
+        let c = certify(&sys, source("t.toml", &text), &opts, |_| {}).expect("certify");
+        prop_assert!(verify(&c).is_ok(), "{:?}", verify(&c).err());
+        let slack = 1e-10;
+        for (k, step) in c.steps.iter().enumerate() {
+            let (lo, hi) = step.end.approx_hull();
+            let y = float_state(&sys, step.t1);
+            for i in 0..y.len() {
+                prop_assert!(lo[i] - slack <= y[i] && y[i] <= hi[i] + slack, "step {k}: {} not in [{}, {}]", y[i], lo[i], hi[i]);
+            }
+            let t = step.t0 + frac * (step.t1 - step.t0);
+            let y = float_state(&sys, t);
+            for i in 0..y.len() {
+                prop_assert!(step.apriori.lo[i] - slack <= y[i] && y[i] <= step.apriori.hi[i] + slack);
+            }
+        }
+    }
+}
