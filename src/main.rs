@@ -452,21 +452,25 @@ fn load_and_verify(file: &std::path::Path) -> Result<(attncert::certificate::Cer
 }
 
 fn cmd_verify(file: PathBuf) -> Result<ExitCode> {
+    use std::fmt::Write as _;
     let (cert, outcome) = load_and_verify(&file)?;
-    match outcome {
+    let mut text = String::new();
+    let code = match outcome {
         Ok(ok) => {
-            println!("ACCEPTED {}: theorem {} ({}), {} steps, t in [0, {}]", file.display(), cert.theorem, ok.verdict, ok.steps, ok.end_time);
+            let _ = writeln!(text, "ACCEPTED {}: theorem {} ({}), {} steps, t in [0, {}]", file.display(), cert.theorem, ok.verdict, ok.steps, ok.end_time);
             for c in &ok.claims {
                 let f = c.claim.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
-                println!("  {}{f} <= {:e} (proved <= {:e})", c.claim.kind, c.claim.bound, c.proved);
+                let _ = writeln!(text, "  {}{f} <= {:e} (proved <= {:e})", c.claim.kind, c.claim.bound, c.proved);
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Err(r) => {
-            println!("REJECTED {}: {r}", file.display());
-            Ok(ExitCode::from(1))
+            let _ = writeln!(text, "REJECTED {}: {r}", file.display());
+            ExitCode::from(1)
         }
-    }
+    };
+    Sink::stdout().write_str(&text)?;
+    Ok(code)
 }
 
 fn cmd_report(file: PathBuf, out: PathBuf) -> Result<ExitCode> {

@@ -225,3 +225,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn golden_certificates_verify() {
+    let dir = common::repo("certificates");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let c = Certificate::load(&path).unwrap();
+            let ok = verify(&c).unwrap_or_else(|r| panic!("{}: {r}", path.display()));
+            assert_eq!(ok.verdict, "holds", "{}", path.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "the three small paper systems have golden certificates");
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_attncert")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn verify_and_report_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = common::repo("certificates/sec7_1.json");
+    let golden = golden.to_str().unwrap();
+    let (code, out, _) = run(&["verify", golden]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ACCEPTED"));
+    // Rejected: exit 1, the step and the reason on stdout.
+    let mut c = Certificate::load(Path::new(golden)).unwrap();
+    c.steps[3].t0 = c.steps[3].t0 + 1e-6;
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, c.to_json()).unwrap();
+    let (code, out, _) = run(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("REJECTED") && out.contains("step 4: starts at t ="), "{out}");
+    // Not a certificate: exit 2 with the file and the reason.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"format\": \"something-else\"}").unwrap();
+    let (code, _, err) = run(&["verify", junk.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("junk.json: format: 'something-else' is not an attncert certificate"), "{err}");
+    // A rejected certificate gets no report file.
+    let html = dir.path().join("r.html");
+    assert_eq!(run(&["report", bad.to_str().unwrap(), "-o", html.to_str().unwrap()]).0, 1);
+    assert!(!html.exists());
+    assert_eq!(run(&["report", golden, "-o", html.to_str().unwrap()]).0, 0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("VERIFIED"));
+}
