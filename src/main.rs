@@ -416,7 +416,10 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
         },
     };
     let bar = progress_bar(a.until);
-    let cert = certify::certify(&sys, source, &opts, |t| bar.set_position((t * 1000.0) as u64))?;
+    let cert = certify::certify(&sys, source, &opts, |t| {
+        bar.set_position((t * 1000.0) as u64);
+        bar.set_message(format!("{t:.4}"));
+    })?;
     bar.finish_and_clear();
     let mut sink = Sink::file(&a.out)?;
     sink.write_str(&cert.to_json())?;

@@ -194,7 +194,7 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     // 3. The end set contains our own enclosure of the flow at t1 (for a parallelepiped: the
     //    coordinates of our enclosure in its frame lie in its box).
     let img = flow::image(dy, step.t0, step.t1, step.order, start, &bx, &rem)?;
-    let ours = flow::coordinates(dy, &img, &end)?;
+    let ours = flow::coordinates(&img, &end)?;
     let frame = if end.b.is_some() { "in the end set's frame, " } else { "" };
     if let Some(c) = (0..n).find(|&c| !ours[c].subset(end.r[c])) {
         return Err(format!(

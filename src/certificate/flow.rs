@@ -47,6 +47,11 @@ impl<'a> Dynamics<'a> {
         Ok(Dynamics { sys, w: w.m, z })
     }
 
+    /// `sqrt(d)` (paper) or `1` (softmax), enclosed.
+    pub fn z_factor(&self) -> Interval {
+        self.z
+    }
+
     /// `W`, enclosed.
     pub fn metric(&self) -> &IMat {
         &self.w
@@ -90,16 +95,16 @@ impl<'a> Dynamics<'a> {
         let c = |m: &IMat, f: &dyn Fn(Interval) -> S| m.iter().map(|r| r.iter().map(|&x| f(x)).collect()).collect();
         ModelAt {
             heads,
-            w: c(&self.w, &|x| lift(x)),
+            w: c(&self.w, &S::lift),
             causal: self.sys.attention == Attention::Causal,
-            z_factor: lift(self.z),
+            z_factor: S::lift(self.z),
         }
     }
 
     /// Per head, `P` and `U` enclosed over `tt` (hulls over the interval: fine for values,
     /// not for derivatives in `t`). Only `defined` is needed: the integral form
     /// `y(t1) = y(t0) + ∫ f` holds for right-hand sides merely bounded and measurable in `t`.
-    fn matrices_over(&self, tt: Interval) -> Result<Vec<(IMat, IMat)>, String> {
+    pub fn matrices_over(&self, tt: Interval) -> Result<Vec<(IMat, IMat)>, String> {
         let d = self.sys.dim;
         let mut out = Vec::new();
         for (k, h) in self.sys.heads.iter().enumerate() {
@@ -201,16 +206,12 @@ fn not_smooth(tt: Interval) -> String {
     )
 }
 
-fn dot(a: &[Interval], b: &[Interval]) -> Interval {
+pub fn dot(a: &[Interval], b: &[Interval]) -> Interval {
     a.iter().zip(b).fold(point(0.0), |s, (&x, &y)| s + x * y)
 }
 
-fn lift<S: Lift>(x: Interval) -> S {
-    S::lift(x)
-}
-
 fn lift_rows<S: Lift>(m: &IMat) -> Rows<S> {
-    m.iter().map(|r| r.iter().map(|&x| lift(x)).collect()).collect()
+    m.iter().map(|r| r.iter().map(|&x| S::lift(x)).collect()).collect()
 }
 
 /// A matrix as Taylor series in `t` around the series `t`, for `t ∈ tt`; `None` where it is
@@ -276,7 +277,8 @@ pub fn coord(dy: &Dynamics, c: usize) -> String {
 /// operator's value, inside the interior; so the solution cannot reach the boundary of `bx`
 /// at `τ < t1`, and `τ = t1`. (For order ≥ 2 the series must be valid on the step: `f` smooth.)
 /// Returns the operator's value and the order-`p` remainder coefficients `y_p([t0, t1], bx)`.
-pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], bx: &[Interval]) -> Result<(Vec<Interval>, Vec<Interval>), String> {
+/// `at_start` is [`start_series`] of the same `start` (it does not depend on `bx`).
+pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], at_start: &[Series], bx: &[Interval]) -> Result<(Vec<Interval>, Vec<Interval>), String> {
     let h = point(t1) - point(t0);
     let tt = span(t0, t1);
     if order <= 1 {
@@ -285,7 +287,6 @@ pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[In
         return Ok((reach, f));
     }
     let p = order as usize;
-    let at_start = dy.taylor(point(t0), start, p)?;
     let rem: Vec<Interval> = dy.taylor(tt, bx, p + 1)?.iter().map(|s| s.c[p]).collect();
     let reach = at_start
         .iter()
@@ -295,10 +296,20 @@ pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[In
     Ok((reach, rem))
 }
 
+/// The Taylor coefficients `y_0 … y_{p−1}` at `(t0, start)` used by the order-`p` a-priori
+/// operator (none for order 1).
+pub fn start_series(dy: &Dynamics, t0: f64, order: u32, start: &[Interval]) -> Result<Vec<Series>, String> {
+    if order <= 1 {
+        return Ok(vec![]);
+    }
+    dy.taylor(point(t0), start, order as usize)
+}
+
 /// Checks that the a-priori operator maps `bx` into its interior (see [`apriori_operator`]);
 /// returns the remainder coefficients for [`end_enclosure`], or the first failing coordinate.
 pub fn apriori_holds(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &[Interval], bx: &[Interval]) -> Result<Vec<Interval>, String> {
-    let (reach, rem) = apriori_operator(dy, t0, t1, order, start, bx)?;
+    let at_start = start_series(dy, t0, order, start)?;
+    let (reach, rem) = apriori_operator(dy, t0, t1, order, start, &at_start, bx)?;
     for (c, (r, b)) in reach.iter().zip(bx).enumerate() {
         if !(b.inf() < r.inf() && r.sup() < b.sup()) {
             return Err(format!(
@@ -434,7 +445,7 @@ pub fn image(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &Set, bx: &[Int
 /// is sound) and `δ ≥ ‖I − R·B'‖∞ < 1`, `B'⁻¹ = (R·B')⁻¹·R` and `‖(R·B')⁻¹ − I‖∞ ≤ δ/(1 − δ)`
 /// (Neumann series), so for `v` in the image `r' = B'⁻¹(v − x') ∈ z + [−1, 1]·δ/(1−δ)·‖z‖∞`
 /// with `z ⊇ R·(v − x') = R·(c − x') + (R·MB)·coeff`.
-pub fn coordinates(dy: &Dynamics, img: &Image, end: &Set) -> Result<Vec<Interval>, String> {
+pub fn coordinates(img: &Image, end: &Set) -> Result<Vec<Interval>, String> {
     let hull = img.hull();
     let b = match &end.b {
         None => return Ok(hull),
@@ -471,7 +482,6 @@ pub fn coordinates(dy: &Dynamics, img: &Image, end: &Set) -> Result<Vec<Interval
     }
     let znorm = z.iter().fold(0.0_f64, |m, x| m.max(x.mag()));
     let k = (point(delta) / (point(1.0) - point(delta))) * point(znorm);
-    let _ = dy;
     Ok(z.into_iter().map(|zi| zi + unit * k).collect())
 }
 

@@ -7,7 +7,7 @@
 
 use inari::Interval;
 
-use crate::certificate::flow::Dynamics;
+use crate::certificate::flow::{dot, Dynamics};
 use crate::hypothesis::value::top_eigen;
 use crate::model::reference;
 use crate::numeric::enclose::{self, literal, point, IMat};
@@ -61,10 +61,6 @@ pub fn setup(sys: &crate::system::System, theorem: &str, hypotheses_hold: bool, 
         other => return Err(format!("theorem '{other}' has no certifiable Lyapunov function (certify supports 3.2, 4.1, 5.1, 6.1, c6.1)")),
     };
     Ok(Functions { family, names, leading, on_manifold })
-}
-
-fn dot(a: &[Interval], b: &[Interval]) -> Interval {
-    a.iter().zip(b).fold(point(0.0), |s, (&x, &y)| s + x * y)
 }
 
 fn mat_vec(m: &IMat, v: &[Interval]) -> Vec<Interval> {
@@ -141,21 +137,8 @@ impl Functions {
 
     /// Per head, the attention weights enclosed over the box.
     fn attention(&self, dy: &Dynamics, tt: Interval, y: &[Vec<Interval>]) -> Result<Vec<IMat>, String> {
-        let sys = dy.sys;
-        let z = match sys.normalization {
-            crate::system::Normalization::Paper => point(sys.dim as f64).sqrt(),
-            crate::system::Normalization::Softmax => point(1.0),
-        };
-        sys.heads
-            .iter()
-            .map(|h| {
-                let p = enclose::matrix(&h.p, tt, sys.dim);
-                if !p.defined {
-                    return Err("P is not defined on the step".to_string());
-                }
-                Ok(reference::attention(&p.m, y, sys.attention == Attention::Causal, z))
-            })
-            .collect()
+        let causal = dy.sys.attention == Attention::Causal;
+        Ok(dy.matrices_over(tt)?.iter().map(|(p, _)| reference::attention(p, y, causal, dy.z_factor())).collect())
     }
 
     /// `V_P`: on `E_P` with `W = P` symmetric, `U = I`, one full head, `ẏ_i = (I − y_i y_iᵀP) g_i / Z_i`
@@ -166,10 +149,7 @@ impl Functions {
         let pty: Vec<Vec<Interval>> = y.iter().map(|yj| (0..yj.len()).map(|r| (0..yj.len()).fold(point(0.0), |s, c| s + p[c][r] * yj[c])).collect()).collect();
         let e = |i: usize, j: usize| dot(&y[i], &py[j]).exp();
         if self.on_manifold {
-            let z = match dy.sys.normalization {
-                crate::system::Normalization::Paper => point(dy.sys.dim as f64).sqrt(),
-                crate::system::Normalization::Softmax => point(1.0),
-            };
+            let z = dy.z_factor();
             let mut sum = point(0.0);
             for i in 0..y.len() {
                 let zi = z * (0..y.len()).fold(point(0.0), |s, j| s + e(i, j));

@@ -136,7 +136,7 @@ pub enum Sets {
 }
 
 /// The end set of a step from the image of the start set.
-fn end_set(dy: &Dynamics, img: &Image, sets: Sets) -> std::result::Result<Set, String> {
+fn end_set(img: &Image, sets: Sets) -> std::result::Result<Set, String> {
     let mb = match (&img.mb, sets) {
         (Some(mb), Sets::Parallelepiped | Sets::Qr) => mb,
         _ => return Ok(Set::from_box(img.hull())),
@@ -150,7 +150,7 @@ fn end_set(dy: &Dynamics, img: &Image, sets: Sets) -> std::result::Result<Set, S
     let x: Vec<f64> = img.c.iter().map(|c| c.mid()).collect();
     let b: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| b[(i, j)]).collect()).collect();
     let mut end = Set { x, b: Some(b), r: vec![] };
-    end.r = flow::coordinates(dy, img, &end)?;
+    end.r = flow::coordinates(img, &end)?;
     Ok(end)
 }
 
@@ -208,7 +208,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, 
     let tt = flow::span(t0, t1);
     let (bx, rem) = apriori_box(dy, t0, t1, order, &set.hull_with_center())?;
     let img = flow::image(dy, t0, t1, order, set, &bx, &rem)?;
-    let end = end_set(dy, &img, opts.sets)?;
+    let end = end_set(&img, opts.sets)?;
     if std::env::var_os("ATTNCERT_DEBUG").is_some() {
         let wmax = |v: &[Interval]| v.iter().map(|x| x.wid()).fold(0.0, f64::max);
         let mbw = img.mb.as_ref().map_or(0.0, |m| m.iter().flatten().map(|x| x.wid()).fold(0.0, f64::max));
@@ -260,9 +260,10 @@ fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) ->
             .collect()
     };
     // First guess: the order-1 reach of the start set, which the motion must stay near.
-    let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, set)?.0);
+    let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, &[], set)?.0);
+    let at_start = flow::start_series(dy, t0, order, set)?;
     for _ in 0..8 {
-        let (reach, rem) = flow::apriori_operator(dy, t0, t1, order, set, &bx)?;
+        let (reach, rem) = flow::apriori_operator(dy, t0, t1, order, set, &at_start, &bx)?;
         if reach.iter().zip(&bx).all(|(r, b)| b.inf() < r.inf() && r.sup() < b.sup()) {
             return Ok((bx, rem));
         }
