@@ -37,6 +37,7 @@ fn step(n: usize, h: f64, q: f64) -> Step {
         t0,
         t1,
         order: 4,
+        variational_order: 4,
         apriori: widen(1e-3),
         end: widen(1e-6),
         values: vec![[-1.0 - 0.5 * (1.0 - q) - 1e-4, -1.0 - 0.5 * (1.0 - q) + 1e-4]],

@@ -180,8 +180,8 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     if !(step.t1.is_finite() && step.t1 > step.t0) {
         return Err(format!("t1 = {:e} does not follow t0 = {:e}", step.t1, step.t0));
     }
-    if step.order as usize >= MAX_LEN {
-        return Err(format!("order {} is above the largest supported ({})", step.order, MAX_LEN - 1));
+    if step.order as usize >= MAX_LEN || step.variational_order as usize >= MAX_LEN || step.variational_order == 0 {
+        return Err(format!("order {} or variational order {} is outside 1..={}", step.order, step.variational_order, MAX_LEN - 1));
     }
     let n = dy.len();
     if step.apriori.center.is_some() || step.apriori.matrix.is_some() {
@@ -193,7 +193,7 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     let rem = flow::apriori_holds(dy, step.t0, step.t1, step.order, &start.hull_with_center(), &bx)?;
     // 3. The end set contains our own enclosure of the flow at t1 (for a parallelepiped: the
     //    coordinates of our enclosure in its frame lie in its box).
-    let img = flow::image(dy, step.t0, step.t1, step.order, start, &bx, &rem)?;
+    let img = flow::image(dy, (step.t0, step.t1), (step.order, step.variational_order), start, &bx, &rem)?;
     let ours = flow::coordinates(&img, &end)?;
     let frame = if end.b.is_some() { "in the end set's frame, " } else { "" };
     if let Some(c) = (0..n).find(|&c| !ours[c].subset(end.r[c])) {

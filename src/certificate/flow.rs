@@ -10,7 +10,8 @@ use inari::Interval;
 
 use crate::model::reference::{self, ModelAt, Rows};
 use crate::numeric::enclose::{self, literal, point, IMat};
-use crate::numeric::jet::{Dual, Lift, Series, MAX_LEN};
+use crate::numeric::jet::{Lift, Series, MAX_LEN};
+use crate::numeric::tape::{Tape, Var};
 use crate::system::expr::Literal;
 use crate::system::matrix::MatrixFn;
 use crate::system::{Attention, Initial, Metric, Normalization, System};
@@ -22,6 +23,8 @@ pub struct Dynamics<'a> {
     w: IMat,
     /// `sqrt(d)` (paper) or `1` (softmax), enclosed.
     z: Interval,
+    /// `ẏ = f(t, y)` as a straight-line program, for the Taylor recurrences.
+    tape: Tape,
 }
 
 /// The hull `[t0, t1]` of a step.
@@ -40,11 +43,14 @@ impl<'a> Dynamics<'a> {
         if !w.defined {
             return Err("the metric W is not defined".into());
         }
+        check_size(sys)?;
         let z = match sys.normalization {
             Normalization::Paper => point(d as f64).sqrt(),
             Normalization::Softmax => point(1.0),
         };
-        Ok(Dynamics { sys, w: w.m, z })
+        let mut dy = Dynamics { sys, w: w.m, z, tape: Tape::record(0, |_| vec![]) };
+        dy.tape = dy.record_rhs();
+        Ok(dy)
     }
 
     /// `sqrt(d)` (paper) or `1` (softmax), enclosed.
@@ -127,31 +133,6 @@ impl<'a> Dynamics<'a> {
         Ok(dy.concat())
     }
 
-    /// `J ⊇ { ∂f/∂y (t, y) : t ∈ tt, y ∈ y_box }`, column by column: forward differentiation
-    /// along each unit vector with [`Dual`] numbers (row-major `n×n`).
-    pub fn jacobian(&self, tt: Interval, y: &[Interval]) -> Result<IMat, String> {
-        let heads = self.matrices_over(tt)?;
-        let n = y.len();
-        let lifted: Vec<(Rows<Dual>, Rows<Dual>)> = heads
-            .iter()
-            .map(|(p, u)| (lift_rows(p), lift_rows(u)))
-            .collect();
-        let m = self.model(lifted);
-        let mut jac = vec![vec![point(0.0); n]; n];
-        for col in 0..n {
-            let yd: Vec<Dual> = y
-                .iter()
-                .enumerate()
-                .map(|(k, &v)| Dual { v, d: point(if k == col { 1.0 } else { 0.0 }) })
-                .collect();
-            let dy = reference::rhs(&m, &self.tokens(&yd)).concat();
-            for (row, v) in dy.iter().enumerate() {
-                jac[row][col] = v.d;
-            }
-        }
-        Ok(jac)
-    }
-
     /// The Taylor coefficients `y_0 … y_{len−1}` (per coordinate) of every solution of
     /// `ẏ = f(t, y)` through `(t*, y(t*))` with `t* ∈ tt` and `y(t*) ∈ y0`, expanded at `t*`.
     ///
@@ -160,30 +141,69 @@ impl<'a> Dynamics<'a> {
     /// truncated after `k+1` coefficients gives `f_k` exactly (in intervals: an enclosure).
     /// Valid only where `f` is smooth along the whole input: checked by `Series::valid`.
     pub fn taylor(&self, tt: Interval, y0: &[Interval], len: usize) -> Result<Vec<Series>, String> {
-        if len == 0 || len > MAX_LEN {
-            return Err(format!("Taylor order {} is outside 0..{}", len as i64 - 1, MAX_LEN - 1));
-        }
-        let mut y: Vec<Series> = y0.iter().map(|&x| Series::constant(x)).collect();
-        for k in 0..len - 1 {
-            for s in y.iter_mut() {
-                s.len = k + 1;
+        check_len(len)?;
+        let table = self.tape.ode_series(y0, &self.params(tt, len)?, len).map_err(|_| not_smooth(tt))?;
+        Ok((0..y0.len()).map(|i| table.series(i)).collect())
+    }
+
+    /// The Taylor coefficients `A_0 … A_{len−1}` (each `n×n`, row-major) of the variational
+    /// matrix `V(t) = ∂y(t)/∂y(t*)` along every solution through `(t*, y(t*))` with `t* ∈ tt`,
+    /// `y(t*) ∈ y0`, expanded at `t*`; `A_0 = I`. See [`Tape::ode_variational`]; computed in
+    /// blocks of columns to bound the memory (`nodes × block × len` intervals).
+    pub fn variational(&self, tt: Interval, y0: &[Interval], len: usize) -> Result<Vec<IMat>, String> {
+        check_len(len)?;
+        let n = y0.len();
+        let values = len.saturating_sub(1).max(1);
+        let table = self.tape.ode_series(y0, &self.params(tt, values)?, values).map_err(|_| not_smooth(tt))?;
+        let mut a = vec![vec![vec![point(0.0); n]; n]; len];
+        let block = ((1 << 22) / (self.tape.nodes() * len).max(1)).clamp(1, n.max(1));
+        for start in (0..n).step_by(block) {
+            let cols = start..(start + block).min(n);
+            let part = self.tape.ode_variational(&table, cols.clone(), self.sys.dim, len).map_err(|_| not_smooth(tt))?;
+            for (k, pk) in part.iter().enumerate() {
+                for (i, row) in pk.iter().enumerate() {
+                    a[k][i][cols.clone()].copy_from_slice(row);
+                }
             }
-            let t = Series::variable(tt, k + 1);
-            let heads = self.matrix_series(&t, tt)?;
-            let m = self.model(heads);
-            let f = reference::rhs(&m, &self.tokens(&y)).concat();
-            if f.iter().any(|s| !s.valid) {
-                return Err(not_smooth(tt));
-            }
-            let kk = point((k + 1) as f64);
-            for (yi, fi) in y.iter_mut().zip(&f) {
-                yi.c[k + 1] = fi.c[k] / kk;
+        }
+        Ok(a)
+    }
+
+    /// The tape's parameters over `tt` as series of length `len`: the entries (row-major) of
+    /// every head's `P` and `U` that depend on time, in that order.
+    fn params(&self, tt: Interval, len: usize) -> Result<Vec<Series>, String> {
+        let t = Series::variable(tt, len);
+        let mut out = Vec::new();
+        for (h, (p, u)) in self.sys.heads.iter().zip(self.matrix_series(&t, tt)?) {
+            for (m, s) in [(&h.p, p), (&h.u, u)] {
+                if !time_constant(m) {
+                    out.extend(s.into_iter().flatten());
+                }
             }
         }
-        for s in y.iter_mut() {
-            s.len = len;
-        }
-        Ok(y)
+        Ok(out)
+    }
+
+    /// Records `ẏ = f(t, y)` as a tape whose inputs are the state and the time-dependent
+    /// entries of `P` and `U` (see [`Dynamics::params`]); `W`, the normalisation and
+    /// time-constant matrices are constants (so that products with their zeros and ones fold).
+    fn record_rhs(&self) -> Tape {
+        let (n, d) = (self.len(), self.sys.dim);
+        let inputs = n + self.sys.heads.iter().flat_map(|h| [&h.p, &h.u]).filter(|m| !time_constant(m)).count() * d * d;
+        Tape::record(inputs, |v| {
+            let (y, mut rest) = v.split_at(n);
+            let mut matrix = |m: &MatrixFn| -> Rows<Var> {
+                if time_constant(m) {
+                    lift_rows(&enclose::matrix(m, point(0.0), d).m)
+                } else {
+                    let (now, later) = rest.split_at(d * d);
+                    rest = later;
+                    now.chunks(d).map(<[Var]>::to_vec).collect()
+                }
+            };
+            let heads = self.sys.heads.iter().map(|h| (matrix(&h.p), matrix(&h.u))).collect();
+            reference::rhs(&self.model(heads), &self.tokens(y)).concat()
+        })
     }
 
     fn matrix_series(&self, t: &Series, tt: Interval) -> Result<Vec<(Rows<Series>, Rows<Series>)>, String> {
@@ -198,6 +218,48 @@ impl<'a> Dynamics<'a> {
     }
 }
 
+/// The most memory the dense method may plan for.
+const MEMORY_LIMIT: f64 = 8.0 * (1u64 << 30) as f64;
+
+/// Refuses systems whose tape (about `heads·(2ℓd² + 4ℓ²d)` nodes, each with up to `MAX_LEN`
+/// interval coefficients) or dense `n×n` variational matrices (`n = ℓd`, a few Taylor terms of
+/// each) would not fit in memory, with the estimate, rather than failing midway.
+fn check_size(sys: &System) -> Result<(), String> {
+    let (l, d, heads) = (sys.tokens as f64, sys.dim as f64, sys.heads.len() as f64);
+    let nodes = heads * (2.0 * l * d * d + 4.0 * l * l * d) + 4.0 * l * d;
+    let n = l * d;
+    let bytes = 16.0 * (nodes * MAX_LEN as f64 + 16.0 * n * n);
+    if bytes > MEMORY_LIMIT {
+        return Err(format!(
+            "{} tokens in dimension {} ({} variables) are beyond the dense Taylor–Lohner method: its tape (~{:.1e} nodes) and variational matrices ({}×{}) need about {:.0} GiB",
+            sys.tokens,
+            sys.dim,
+            sys.tokens * sys.dim,
+            nodes,
+            sys.tokens * sys.dim,
+            sys.tokens * sys.dim,
+            bytes / (1u64 << 30) as f64
+        ));
+    }
+    Ok(())
+}
+
+/// Matrices whose entries do not depend on `t`.
+fn time_constant(m: &MatrixFn) -> bool {
+    matches!(m, MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_))
+}
+
+fn lift_rows<S: Lift>(m: &IMat) -> Rows<S> {
+    m.iter().map(|r| r.iter().map(|&x| S::lift(x)).collect()).collect()
+}
+
+fn check_len(len: usize) -> Result<(), String> {
+    if len == 0 || len > MAX_LEN {
+        return Err(format!("Taylor order {} is outside 0..{}", len as i64 - 1, MAX_LEN - 1));
+    }
+    Ok(())
+}
+
 fn not_smooth(tt: Interval) -> String {
     format!(
         "the right-hand side is not smooth on [{}, {}] (a kink of abs/sign, a singularity or a layer boundary); only an order-1 step may cross it",
@@ -208,10 +270,6 @@ fn not_smooth(tt: Interval) -> String {
 
 pub fn dot(a: &[Interval], b: &[Interval]) -> Interval {
     a.iter().zip(b).fold(point(0.0), |s, (&x, &y)| s + x * y)
-}
-
-fn lift_rows<S: Lift>(m: &IMat) -> Rows<S> {
-    m.iter().map(|r| r.iter().map(|&x| S::lift(x)).collect()).collect()
 }
 
 /// A matrix as Taylor series in `t` around the series `t`, for `t ∈ tt`; `None` where it is
@@ -384,13 +442,19 @@ impl Image {
 ///   parallelepiped's center), `x = x̂ + B·r` (`B = I`, `r ∈ start − x̂` for a box):
 ///   `y(t1; x) = y(t1; x̂) + M·B·r`, with
 ///   `y(t1; x̂) ∈ Σ_{k<p} h^k y_k(t0, x̂) + h^p·y_p([t0, t1], bx)` (Taylor with Lagrange
-///   remainder, coordinatewise), and `M ∈ I + h·J·(I + [−ρ, ρ])` encloses the averaged
-///   Jacobian of the flow on the segment from `x̂` to `x` (inside `bx`'s start box): the
-///   variational matrix `V` solves `V' = J V`, `V(t0) = I`, with `J ∈ J([t0, t1], bx)`, so by
-///   Grönwall `‖V − I‖∞ ≤ ρ = h·a·e^{h·a}` with `a ≥ ‖J‖∞`, and `V(t1) = I + ∫ J V`.
-///   Keeping `M·B` as a matrix acting on `r` (not `M` on the box `B·r`) is what avoids the
-///   wrapping effect.
-pub fn image(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &Set, bx: &[Interval], rem: &[Interval]) -> Result<Image, String> {
+///   remainder, coordinatewise), and `M` enclosing the variational matrix `V(t1; ξ)` for every
+///   `ξ` on the segment from `x̂` to `x` (so their average, the mean-value matrix, too). `ξ`
+///   lies in `H = start.hull_with_center()`, whose solutions stay in `bx`. Entrywise Taylor
+///   with Lagrange remainder of order `q` (any `q ≥ 1`) for `V` (smooth as `f` is):
+///   `V(t1) ∈ Σ_{k<q} h^k A_k(t0, H) + h^q A_q([t0, t1], bx)·V(τ)`, where `A_k(s, y)` are the
+///   coefficients of [`Dynamics::variational`] (the fundamental matrix from time `s`; `V`'s
+///   own coefficient at `τ` is `A_q(τ, y(τ))·V(τ)` by linearity), and `V(τ) ∈ I + [−ρ, ρ]`
+///   entrywise for `τ ∈ [t0, t1]`: `V' = J·V`, `V(t0) = I`, with `J ∈ A_1([t0, t1], bx)`, so by
+///   Grönwall `‖V(τ) − I‖∞ ≤ ρ = h·a·e^{h·a}` with `a ≥ ‖J‖∞`. Only the last term is taken
+///   over the a-priori box; the others are over the narrow start set, which is what keeps `M`
+///   tight (Lohner's method). Keeping `M·B` as a matrix acting on `r` (not `M` on the box
+///   `B·r`) is what avoids the wrapping effect.
+pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start: &Set, bx: &[Interval], rem: &[Interval]) -> Result<Image, String> {
     let h = point(t1) - point(t0);
     let tt = span(t0, t1);
     if order <= 1 {
@@ -409,12 +473,15 @@ pub fn image(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &Set, bx: &[Int
     };
     let at_x: Vec<Interval> = xhat.iter().map(|&x| point(x)).collect();
     let series = dy.taylor(point(t0), &at_x, p)?;
-    let jac = dy.jacobian(tt, bx)?;
+    let q = q.max(1) as usize;
+    let a_start = dy.variational(point(t0), &start.hull_with_center(), q)?;
+    let a_box = dy.variational(tt, bx, q + 1)?;
     // a ≥ ‖J‖∞ = max_i Σ_j |J_ij|, rounded up by summing in intervals.
-    let a = jac.iter().map(|r| r.iter().fold(point(0.0), |s, x| s + point(x.mag())).sup()).fold(0.0, f64::max);
+    let row_mag = |r: &[Interval]| r.iter().fold(point(0.0), |s, x| s + point(x.mag()));
+    let a = a_box[1].iter().map(|r| row_mag(r).sup()).fold(0.0, f64::max);
     let ha = point(h.sup()) * point(a);
-    let rho = (ha * ha.exp()).sup();
-    let hp = h.powi(p as i32);
+    let rho = point((ha * ha.exp()).sup());
+    let (hp, hq) = (h.powi(p as i32), h.powi(q as i32));
     let unit = Interval::try_from((-1.0, 1.0)).unwrap_or(Interval::ENTIRE);
     let mut c = Vec::with_capacity(n);
     let mut m = vec![vec![point(0.0); n]; n];
@@ -425,10 +492,14 @@ pub fn image(dy: &Dynamics, t0: f64, t1: f64, order: u32, start: &Set, bx: &[Int
             poly = poly * h + series[i].c[k];
         }
         c.push(poly + hp * rem[i]);
-        // (J·(I + [−ρ, ρ]))_ij = J_ij + [−1, 1]·ρ·Σ_k |J_ik|.
-        let spread = unit * point(rho) * jac[i].iter().fold(point(0.0), |s, x| s + point(x.mag()));
+        // (A_q·(I + [−ρ, ρ]))_ij = A_q,ij + Σ_k A_q,ik·[−ρ, ρ] ⊆ A_q,ij + [−1, 1]·ρ·Σ_k |A_q,ik|.
+        let spread = unit * rho * row_mag(&a_box[q][i]);
         for j in 0..n {
-            m[i][j] = point(if i == j { 1.0 } else { 0.0 }) + h * (jac[i][j] + spread);
+            let mut poly = a_start[q - 1][i][j];
+            for k in (0..q - 1).rev() {
+                poly = poly * h + a_start[k][i][j];
+            }
+            m[i][j] = poly + hq * (a_box[q][i][j] + spread);
         }
     }
     let mb = match &start.b {
@@ -492,4 +563,70 @@ pub fn float_inverse(b: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let m = nalgebra::DMatrix::from_fn(n, n, |i, j| b[i][j]);
     let inv = m.try_inverse()?;
     Some((0..n).map(|i| (0..n).map(|j| inv[(i, j)]).collect()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sec7(name: &str) -> System {
+        let path = format!("{}/theorems/examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        System::load(std::path::Path::new(&path)).unwrap()
+    }
+
+    /// The tape's Taylor coefficients agree with running `reference::rhs` on ever longer
+    /// [`Series`] (the plain Picard recurrence, an independent evaluation of the same identities).
+    #[test]
+    fn tape_series_agree_with_picard_on_series() {
+        for name in ["sec7_1", "sec7_2", "sec7_3"] {
+            let sys = sec7(name);
+            let dy = Dynamics::new(&sys).unwrap();
+            let (t0, len) = (point(0.3), 7);
+            let y0 = dy.initial(0.0).unwrap();
+            let tape = dy.taylor(t0, &y0, len).unwrap();
+            let mut y: Vec<Series> = y0.iter().map(|&x| Series::constant(x)).collect();
+            for k in 0..len - 1 {
+                for s in y.iter_mut() {
+                    s.len = k + 1;
+                }
+                let m = dy.model(dy.matrix_series(&Series::variable(t0, k + 1), t0).unwrap());
+                let f = reference::rhs(&m, &dy.tokens(&y)).concat();
+                for (yi, fi) in y.iter_mut().zip(&f) {
+                    yi.c[k + 1] = fi.c[k] / point((k + 1) as f64);
+                }
+            }
+            for (a, b) in tape.iter().zip(&y) {
+                for k in 0..len {
+                    let (a, b) = (a.c[k], b.c[k]);
+                    assert!(!a.intersection(b).is_empty() && (a.mid() - b.mid()).abs() <= 1e-9 * (1.0 + b.mag()), "{name}, k = {k}: {a:?} vs {b:?}");
+                }
+            }
+        }
+    }
+
+    /// `A_1` is the Jacobian `∂f/∂y`: it contains central differences of the float field (up
+    /// to their `O(δ²)` error), and `A_0 = I` exactly.
+    #[test]
+    fn variational_starts_with_identity_and_jacobian() {
+        let sys = sec7("sec7_3");
+        let dy = Dynamics::new(&sys).unwrap();
+        let t = point(0.1);
+        let y0 = dy.initial(0.0).unwrap();
+        let a = dy.variational(t, &y0, 3).unwrap();
+        let f = |y: &[f64]| -> Vec<f64> { dy.field(t, &y.iter().map(|&x| point(x)).collect::<Vec<_>>()).unwrap().iter().map(|x| x.mid()).collect() };
+        let mid: Vec<f64> = y0.iter().map(|x| x.mid()).collect();
+        let delta = 1e-6;
+        for j in 0..mid.len() {
+            let (mut up, mut down) = (mid.clone(), mid.clone());
+            up[j] += delta;
+            down[j] -= delta;
+            let (fu, fd) = (f(&up), f(&down));
+            for i in 0..mid.len() {
+                let diff = (fu[i] - fd[i]) / (2.0 * delta);
+                let aij = a[1][i][j];
+                assert!(aij.inf() - 1e-7 <= diff && diff <= aij.sup() + 1e-7, "J[{i}][{j}] = {aij:?}, difference {diff}");
+                assert!(a[0][i][j] == point(if i == j { 1.0 } else { 0.0 }));
+            }
+        }
+    }
 }

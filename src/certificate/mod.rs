@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InputError;
 
 pub const FORMAT: &str = "attncert-certificate";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A certificate: a system, a theorem, an enclosed trajectory and the claims it proves.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +76,9 @@ pub struct Step {
     pub t1: f64,
     /// Taylor order of the end enclosure (1: the a-priori form `y(t0) + h·f(box)`).
     pub order: u32,
+    /// Taylor order `q` of the variational matrix in the mean-value form of the end enclosure
+    /// (`1 ≤ q`; see `flow::image`); ignored for order 1.
+    pub variational_order: u32,
     /// An enclosure of every token for all `t ∈ [t0, t1]` (the a-priori box).
     #[serde(rename = "box")]
     pub apriori: BoxSet,

@@ -28,6 +28,9 @@ pub struct Options {
     pub radius: f64,
     /// Taylor order of the steps (2 ..= 23).
     pub order: u32,
+    /// Taylor order of the variational matrix in the end enclosures (1 ..= order): the
+    /// wrapping of the enclosure grows like `h^(q+1)` per step, its cost like `q²`.
+    pub variational_order: u32,
     /// Allowed growth of the enclosure width per unit time, from truncation and wrapping.
     pub tolerance: f64,
     /// Give up after this many steps.
@@ -38,7 +41,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, tolerance: 1e-9, max_steps: 200_000, sets: Sets::Qr }
+        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, variational_order: 5, tolerance: 1e-8, max_steps: 200_000, sets: Sets::Box }
     }
 }
 
@@ -52,6 +55,9 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     }
     if !(opts.radius.is_finite() && opts.radius >= 0.0) {
         return Err(Error::Usage(format!("--radius must be ≥ 0, got {}", opts.radius)));
+    }
+    if !(1..crate::numeric::jet::MAX_LEN as u32).contains(&opts.variational_order) {
+        return Err(Error::Usage(format!("--variational-order must be in 1..={}, got {}", crate::numeric::jet::MAX_LEN - 1, opts.variational_order)));
     }
     if !(2..crate::numeric::jet::MAX_LEN as u32).contains(&opts.order) {
         return Err(Error::Usage(format!("--order must be in 2..={}, got {}", crate::numeric::jet::MAX_LEN - 1, opts.order)));
@@ -67,6 +73,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let mut steps = Vec::new();
     let mut t = 0.0;
     let mut h = 0.05_f64.min(opts.until);
+    let mut q = opts.variational_order.min(3);
     let stop = loop {
         if t >= opts.until {
             break format!("reached t = {}", opts.until);
@@ -79,11 +86,11 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
         if steps.len() >= opts.max_steps {
             break format!("stopped after {} steps at t = {t} (--max-steps)", steps.len());
         }
-        match advance(&dy, &funcs, opts, t, &set, h) {
-            Ok((step, next, next_h)) => {
+        match advance(&dy, &funcs, opts, t, &set, (h, q)) {
+            Ok((step, next, next_h, next_q)) => {
                 t = step.t1;
                 set = next;
-                h = next_h;
+                (h, q) = (next_h, next_q);
                 steps.push(step);
                 progress(t);
             }
@@ -101,7 +108,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
         lyapunov: funcs.names.clone(),
         producer: Producer {
             program: format!("attncert {}", env!("CARGO_PKG_VERSION")),
-            method: format!("interval Taylor order {} with mean-value form, {:?} sets, tolerance {:e}", opts.order, opts.sets, opts.tolerance),
+            method: format!("interval Taylor order {} with a mean-value (Lohner) form of variational order {}, {:?} sets, tolerance {:e}", opts.order, opts.variational_order.min(opts.order), opts.sets, opts.tolerance),
             stop,
             seconds: started.elapsed().as_secs_f64(),
         },
@@ -157,9 +164,11 @@ fn end_set(img: &Image, sets: Sets) -> std::result::Result<Set, String> {
 /// The smallest step tried before giving up.
 const H_MIN: f64 = 1e-9;
 
-/// One step from `(t, set)` with a first guess `h`: shrinks `h` until the a-priori box, the end
-/// enclosure and the width budget all work; returns the step and the next guess.
-fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, mut h: f64) -> std::result::Result<(Step, Set, f64), String> {
+/// One step from `(t, set)` with a first guess `h` and variational order `q`: shrinks `h` until
+/// the a-priori box, the end enclosure and the width budget all work, and raises `q` (up to
+/// the option) while the wrapping from the variational matrix takes much of the budget;
+/// returns the step and the next guesses.
+fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, (mut h, mut q): (f64, u32)) -> std::result::Result<(Step, Set, f64, u32), String> {
     let mut last_err = String::new();
     let mut order = opts.order;
     loop {
@@ -174,8 +183,8 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
         }
         let t1 = (t + h).min(opts.until);
         let h_eff = t1 - t;
-        match try_step(dy, funcs, opts, t, t1, order, set) {
-            Ok((step, end, grow)) => {
+        match try_step(dy, funcs, t, t1, (order, q), set, opts.sets) {
+            Ok((step, end, grow, wrap)) => {
                 // Next guess from the width growth, which scales like h^(p+1) for the
                 // truncation part: aim at tolerance·h.
                 let p = f64::from(order.max(1));
@@ -183,14 +192,19 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
                 let factor = if grow <= 0.0 { 2.0 } else { (0.8 * (budget / grow).powf(1.0 / p)).clamp(0.3, 2.0) };
                 let next_h = if order == 1 { 1e-3 * t.max(1.0) } else { h_eff * factor };
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
-                    eprintln!("t = {t}, h = {h_eff:e}, order {order}: grow {grow:e}, budget {budget:e}");
+                    eprintln!("t = {t}, h = {h_eff:e}, order {order}, q {q}: grow {grow:e}, wrap {wrap:e}, budget {budget:e}");
+                }
+                if wrap > 0.25 * budget && q < opts.variational_order.min(order) {
+                    q += 1;
+                    continue;
                 }
                 if grow > budget && order > 1 && h_eff > H_MIN * 10.0 {
                     last_err = format!("width grew by {grow:e} in a step of {h_eff:e}");
                     h = h_eff * factor.min(0.7);
                     continue;
                 }
-                return Ok((step, end, next_h));
+                let next_q = if wrap < 1e-3 * budget && q > 1 { q - 1 } else { q };
+                return Ok((step, end, next_h, next_q));
             }
             Err(e) => {
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
@@ -203,12 +217,16 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
     }
 }
 
-/// Builds one step over `[t0, t1]`; returns it and its truncation width (see below).
-fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, order: u32, set: &Set) -> std::result::Result<(Step, Set, f64), String> {
+/// Builds one step over `[t0, t1]`; returns it, its truncation width and its wrapping width
+/// (see below).
+fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32, u32), set: &Set, sets: Sets) -> std::result::Result<(Step, Set, f64, f64), String> {
     let tt = flow::span(t0, t1);
     let (bx, rem) = apriori_box(dy, t0, t1, order, &set.hull_with_center())?;
-    let img = flow::image(dy, t0, t1, order, set, &bx, &rem)?;
-    let end = end_set(&img, opts.sets)?;
+    let img = flow::image(dy, (t0, t1), (order, q), set, &bx, &rem)?;
+    let end = end_set(&img, sets)?;
+    // The width the variational matrix's own width adds, max_i Σ_j rad(MB_ij)·|r_j|: what a
+    // higher variational order reduces.
+    let wrap = img.mb.as_ref().map_or(0.0, |mb| mb.iter().map(|row| row.iter().zip(&img.coeff).map(|(m, r)| m.rad() * r.mag()).sum::<f64>()).fold(0.0, f64::max));
     if std::env::var_os("ATTNCERT_DEBUG").is_some() {
         let wmax = |v: &[Interval]| v.iter().map(|x| x.wid()).fold(0.0, f64::max);
         let mbw = img.mb.as_ref().map_or(0.0, |m| m.iter().flatten().map(|x| x.wid()).fold(0.0, f64::max));
@@ -236,6 +254,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, 
             t0,
             t1,
             order,
+            variational_order: q,
             apriori: to_boxset(&bx).ok_or("the a-priori box is not finite")?,
             end: to_record(&end).ok_or("the end enclosure is not finite")?,
             values: values.iter().map(|v| [v.inf(), v.sup()]).collect(),
@@ -244,6 +263,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, opts: &Options, t0: f64, t1: f64, 
         },
         end,
         grow,
+        wrap,
     ))
 }
 
@@ -262,9 +282,12 @@ fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) ->
     // First guess: the order-1 reach of the start set, which the motion must stay near.
     let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, &[], set)?.0);
     let at_start = flow::start_series(dy, t0, order, set)?;
-    for _ in 0..8 {
+    for round in 0..8 {
         let (reach, rem) = flow::apriori_operator(dy, t0, t1, order, set, &at_start, &bx)?;
         if reach.iter().zip(&bx).all(|(r, b)| b.inf() < r.inf() && r.sup() < b.sup()) {
+            if std::env::var_os("ATTNCERT_DEBUG").is_some() {
+                eprintln!("  a-priori box after {} rounds", round + 1);
+            }
             return Ok((bx, rem));
         }
         bx = inflate(&reach.iter().zip(&bx).map(|(r, b)| r.convex_hull(*b)).collect::<Vec<_>>());

@@ -41,7 +41,9 @@ pub fn attention<S: Scalar>(p: &[Vec<S>], y: &[Vec<S>], causal: bool, z_factor: 
         .collect()
 }
 
-/// `ẏ_i = Σ_η Σ_j α^η_ij (U y_j − (y_iᵀ W U y_j) y_i)` for every token.
+/// `ẏ_i = Σ_η Σ_j α^η_ij (U y_j − (y_iᵀ W U y_j) y_i)` for every token, computed per head as
+/// `v_i − (y_iᵀ W v_i) y_i` with `v_i = Σ_j α_ij U y_j`: the same sum regrouped, which saves
+/// the `ℓ²` dot products `y_iᵀ W U y_j` (and, in intervals, their dependency widening).
 pub fn rhs<S: Scalar>(m: &ModelAt<S>, y: &[Vec<S>]) -> Vec<Vec<S>> {
     let l = y.len();
     let d = y.first().map_or(0, Vec::len);
@@ -51,12 +53,15 @@ pub fn rhs<S: Scalar>(m: &ModelAt<S>, y: &[Vec<S>]) -> Vec<Vec<S>> {
         let alpha = attention(p, y, m.causal, m.z_factor);
         let uy: Vec<Vec<S>> = y.iter().map(|yj| mat_vec(u, yj)).collect();
         for i in 0..l {
+            let mut v = vec![S::zero(); d];
             for j in 0..l {
-                let a = alpha[i][j];
-                let c = dot(&wy[i], &uy[j]);
                 for k in 0..d {
-                    dy[i][k] = dy[i][k] + a * (uy[j][k] - c * y[i][k]);
+                    v[k] = v[k] + alpha[i][j] * uy[j][k];
                 }
+            }
+            let c = dot(&wy[i], &v);
+            for k in 0..d {
+                dy[i][k] = dy[i][k] + (v[k] - c * y[i][k]);
             }
         }
     }

@@ -1,9 +1,9 @@
-//! Automatic differentiation in outward-rounded intervals, for the certified integration:
-//! [`Series`], truncated Taylor series in `t` (the solution's Taylor coefficients), and
-//! [`Dual`], one directional derivative (columns of the Jacobian `∂f/∂y`).
+//! Truncated Taylor series in `t` in outward-rounded intervals ([`Series`]): the user's
+//! time-dependent matrices expanded around a step's start (the model's own recurrences run on
+//! a recorded tape, `numeric::tape`).
 //!
-//! Both implement [`Scalar`] and [`ExprScalar`], so `model::reference::rhs` and the user's
-//! expressions evaluate over them unchanged: one definition of the dynamics, three meanings.
+//! It implements [`Scalar`] and [`ExprScalar`], so `model::reference::rhs` and the user's
+//! expressions evaluate over them unchanged.
 //!
 //! Soundness: every coefficient is computed from its recurrence (stated at each operation) in
 //! inari's outward-rounded arithmetic, so it encloses the exact coefficient for every point in
@@ -329,91 +329,6 @@ impl Lift for Series {
     }
 }
 
-impl Lift for Dual {
-    fn lift(x: Interval) -> Self {
-        Dual::constant(x)
-    }
-}
-
-/// `v + d·ε` with `ε² = 0`: a value and one directional derivative, both intervals.
-#[derive(Clone, Copy, Debug)]
-pub struct Dual {
-    pub v: Interval,
-    pub d: Interval,
-}
-
-impl Dual {
-    pub fn constant(v: Interval) -> Dual {
-        Dual { v, d: ZERO }
-    }
-}
-
-impl std::ops::Add for Dual {
-    type Output = Dual;
-    fn add(self, o: Dual) -> Dual {
-        Dual { v: self.v + o.v, d: self.d + o.d }
-    }
-}
-
-impl std::ops::Sub for Dual {
-    type Output = Dual;
-    fn sub(self, o: Dual) -> Dual {
-        Dual { v: self.v - o.v, d: self.d - o.d }
-    }
-}
-
-impl std::ops::Neg for Dual {
-    type Output = Dual;
-    fn neg(self) -> Dual {
-        Dual { v: -self.v, d: -self.d }
-    }
-}
-
-impl std::ops::Mul for Dual {
-    type Output = Dual;
-    /// `(uv)' = u'v + uv'`.
-    fn mul(self, o: Dual) -> Dual {
-        Dual { v: self.v * o.v, d: self.d * o.v + self.v * o.d }
-    }
-}
-
-impl std::ops::Div for Dual {
-    type Output = Dual;
-    /// `(u/v)' = (u' − (u/v)v')/v`; with `0 ∈ v` inari returns the hull it can (possibly
-    /// entire), which stays an enclosure.
-    fn div(self, o: Dual) -> Dual {
-        let q = self.v / o.v;
-        Dual { v: q, d: (self.d - q * o.d) / o.v }
-    }
-}
-
-impl Scalar for Dual {
-    fn from_f64(x: f64) -> Self {
-        Dual::constant(point(x))
-    }
-    /// `exp(u)' = exp(u)u'`.
-    fn exp(self) -> Self {
-        let e = self.v.exp();
-        Dual { v: e, d: e * self.d }
-    }
-    /// `sqrt(u)' = u'/(2 sqrt(u))`; where `0 ∈ u` the derivative is unbounded: entire.
-    fn sqrt(self) -> Self {
-        let r = self.v.sqrt();
-        let d = if self.v.inf() > 0.0 { self.d / (point(2.0) * r) } else { Interval::ENTIRE };
-        Dual { v: r, d }
-    }
-    /// Where neither argument dominates, the derivative of `max` is one of the two: their hull.
-    fn max(self, o: Self) -> Self {
-        if self.v.inf() >= o.v.sup() {
-            self
-        } else if o.v.inf() >= self.v.sup() {
-            o
-        } else {
-            Dual { v: self.v.max(o.v), d: self.d.convex_hull(o.d) }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,14 +375,5 @@ mod tests {
         // Over an interval of t that straddles the kink.
         let tt = Interval::try_from((-0.1, 0.1)).unwrap();
         assert!(!parse("abs(t)").unwrap().eval_generic(&Series::variable(tt, 3)).valid);
-    }
-
-    #[test]
-    fn dual_derivatives() {
-        let x = Dual { v: point(2.0), d: point(1.0) };
-        let y = (x * x).exp() / x.sqrt();
-        // d/dx e^{x²}/√x = e^{x²}(2x − 1/(2x)) / √x at 2.
-        let want = (4.0f64).exp() * (4.0 - 0.25) / 2f64.sqrt();
-        assert!(contains(y.d, want, 1e-12 * want));
     }
 }

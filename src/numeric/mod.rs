@@ -8,3 +8,4 @@ pub mod jet;
 pub mod poly;
 pub mod scalar;
 pub mod show;
+pub mod tape;
