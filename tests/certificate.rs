@@ -140,6 +140,14 @@ fn tampered_records_and_headers_are_rejected() {
     c.steps[0].order = 99;
     assert!(rejected(&c).starts_with("step 1: order 99"));
     let mut c = base();
+    c.steps[0].variational_order = 0;
+    assert!(rejected(&c).starts_with("step 1: order") && rejected(&c).contains("variational order 0"));
+    // Any variational order is a sound enclosure: a different one is accepted or rejected for
+    // the end set, never a crash.
+    let mut c = base();
+    c.steps[0].variational_order = 1;
+    let _ = verify(&c);
+    let mut c = base();
     c.claims.push(attncert::certificate::Claim { kind: "lyapunov-nonincreasing".into(), bound: 1.0, function: Some("V_P".into()) });
     assert!(rejected(&c).contains("does not make a function non-increasing"));
 }
