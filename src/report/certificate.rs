@@ -91,7 +91,12 @@ impl Summary {
             ("Producer (informational, untrusted)".to_string(), producer(cert)),
         ];
         Summary {
-            title: format!("attncert certificate: {name}, Theorem {}", cert.theorem),
+            // System names often already say which theorem they illustrate.
+            title: if name.contains(&format!("Theorem {}", cert.theorem)) {
+                format!("attncert certificate: {name}")
+            } else {
+                format!("attncert certificate: {name}, Theorem {}", cert.theorem)
+            },
             verified,
             facts,
             claims: claims_table(&ok.claims),
