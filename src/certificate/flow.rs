@@ -23,6 +23,9 @@ pub struct Dynamics<'a> {
     w: IMat,
     /// `sqrt(d)` (paper) or `1` (softmax), enclosed.
     z: Interval,
+    /// Per head, `P` then `U`: the enclosure of a matrix that does not depend on `t`
+    /// (`MatrixFn::is_constant`, and defined), which the tape holds as constants.
+    fixed: Vec<Option<IMat>>,
     /// `ẏ = f(t, y)` as a straight-line program, for the Taylor recurrences.
     tape: Tape,
 }
@@ -48,7 +51,18 @@ impl<'a> Dynamics<'a> {
             Normalization::Paper => point(d as f64).sqrt(),
             Normalization::Softmax => point(1.0),
         };
-        let mut dy = Dynamics { sys, w: w.m, z, tape: Tape::record(0, |_| vec![]) };
+        let fixed = sys
+            .heads
+            .iter()
+            .flat_map(|h| [&h.p, &h.u])
+            .map(|m| {
+                // Constant in t, so its enclosure at t = 0 holds for every t; an undefined one
+                // stays a time input, where the series' own checks reject it.
+                let e = enclose::matrix(m, point(0.0), d);
+                (m.is_constant() && e.defined).then_some(e.m)
+            })
+            .collect();
+        let mut dy = Dynamics { sys, w: w.m, z, fixed, tape: Tape::record(0, |_| vec![]) };
         dy.tape = dy.record_rhs();
         Ok(dy)
     }
@@ -174,11 +188,9 @@ impl<'a> Dynamics<'a> {
     fn params(&self, tt: Interval, len: usize) -> Result<Vec<Series>, String> {
         let t = Series::variable(tt, len);
         let mut out = Vec::new();
-        for (h, (p, u)) in self.sys.heads.iter().zip(self.matrix_series(&t, tt)?) {
-            for (m, s) in [(&h.p, p), (&h.u, u)] {
-                if !time_constant(m) {
-                    out.extend(s.into_iter().flatten());
-                }
+        for (m, fixed) in self.sys.heads.iter().flat_map(|h| [&h.p, &h.u]).zip(&self.fixed) {
+            if fixed.is_none() {
+                out.extend(matrix_series(m, &t, tt, self.sys.dim).ok_or_else(|| not_smooth(tt))?.into_iter().flatten());
             }
         }
         Ok(out)
@@ -189,32 +201,20 @@ impl<'a> Dynamics<'a> {
     /// time-constant matrices are constants (so that products with their zeros and ones fold).
     fn record_rhs(&self) -> Tape {
         let (n, d) = (self.len(), self.sys.dim);
-        let inputs = n + self.sys.heads.iter().flat_map(|h| [&h.p, &h.u]).filter(|m| !time_constant(m)).count() * d * d;
+        let inputs = n + self.fixed.iter().filter(|f| f.is_none()).count() * d * d;
         Tape::record(inputs, |v| {
             let (y, mut rest) = v.split_at(n);
-            let mut matrix = |m: &MatrixFn| -> Rows<Var> {
-                if time_constant(m) {
-                    lift_rows(&enclose::matrix(m, point(0.0), d).m)
-                } else {
+            let matrices: Vec<Rows<Var>> = self.fixed.iter().map(|f| match f {
+                Some(m) => lift_rows(m),
+                None => {
                     let (now, later) = rest.split_at(d * d);
                     rest = later;
                     now.chunks(d).map(<[Var]>::to_vec).collect()
                 }
-            };
-            let heads = self.sys.heads.iter().map(|h| (matrix(&h.p), matrix(&h.u))).collect();
+            }).collect();
+            let heads = matrices.chunks(2).map(|pu| (pu[0].clone(), pu[1].clone())).collect();
             reference::rhs(&self.model(heads), &self.tokens(y)).concat()
         })
-    }
-
-    fn matrix_series(&self, t: &Series, tt: Interval) -> Result<Vec<(Rows<Series>, Rows<Series>)>, String> {
-        let d = self.sys.dim;
-        let mut out = Vec::new();
-        for h in &self.sys.heads {
-            let p = matrix_series(&h.p, t, tt, d).ok_or_else(|| not_smooth(tt))?;
-            let u = matrix_series(&h.u, t, tt, d).ok_or_else(|| not_smooth(tt))?;
-            out.push((p, u));
-        }
-        Ok(out)
     }
 }
 
@@ -242,11 +242,6 @@ fn check_size(sys: &System) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Matrices whose entries do not depend on `t`.
-fn time_constant(m: &MatrixFn) -> bool {
-    matches!(m, MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_))
 }
 
 fn lift_rows<S: Lift>(m: &IMat) -> Rows<S> {
@@ -589,7 +584,9 @@ mod tests {
                 for s in y.iter_mut() {
                     s.len = k + 1;
                 }
-                let m = dy.model(dy.matrix_series(&Series::variable(t0, k + 1), t0).unwrap());
+                let t = Series::variable(t0, k + 1);
+                let ms = |m| matrix_series(m, &t, t0, sys.dim).unwrap();
+                let m = dy.model(sys.heads.iter().map(|h| (ms(&h.p), ms(&h.u))).collect());
                 let f = reference::rhs(&m, &dy.tokens(&y)).concat();
                 for (yi, fi) in y.iter_mut().zip(&f) {
                     yi.c[k + 1] = fi.c[k] / point((k + 1) as f64);
