@@ -221,7 +221,7 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
 /// (see below).
 fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32, u32), set: &Set, sets: Sets) -> std::result::Result<(Step, Set, f64, f64), String> {
     let tt = flow::span(t0, t1);
-    let (bx, rem) = apriori_box(dy, t0, t1, order, &set.hull_with_center())?;
+    let (bx, field, rem) = apriori_box(dy, t0, t1, order, &set.hull_with_center())?;
     let img = flow::image(dy, (t0, t1), (order, q), set, &bx, &rem)?;
     let end = end_set(&img, sets)?;
     // The width the variational matrix's own width adds, max_i Σ_j rad(MB_ij)·|r_j|: what a
@@ -241,7 +241,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
         rem.iter().map(|r| hp * r.mag()).fold(0.0, f64::max)
     };
     let tokens = dy.tokens(&bx);
-    let f = dy.tokens(&dy.field(tt, &bx)?);
+    let f = dy.tokens(&field);
     let values = funcs.values(&tokens);
     let rates = funcs.derivative_upper(dy, tt, &tokens, &f)?;
     let e = lyapunov::misalignment(&tokens);
@@ -267,10 +267,14 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
     ))
 }
 
+/// An a-priori box, the field over it, and the step's remainder coefficients over it.
+type Apriori = (Vec<Interval>, Vec<Interval>, Vec<Interval>);
+
 /// An a-priori box by inflation: start from the operator applied to `start` itself, widen by
 /// a fifth of the width plus a little, and iterate until the operator maps the box into its
-/// interior. Returns the box and the remainder coefficients the checker will recompute.
-fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) -> std::result::Result<(Vec<Interval>, Vec<Interval>), String> {
+/// interior. Returns the box, the field over it and the remainder coefficients the checker
+/// will recompute.
+fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) -> std::result::Result<Apriori, String> {
     let inflate = |b: &[Interval]| -> Vec<Interval> {
         b.iter()
             .map(|x| {
@@ -279,16 +283,17 @@ fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) ->
             })
             .collect()
     };
-    // First guess: the order-1 reach of the start set, which the motion must stay near.
-    let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, &[], set)?.0);
-    let at_start = flow::start_series(dy, t0, order, set)?;
-    for round in 0..8 {
-        let (reach, rem) = flow::apriori_operator(dy, t0, t1, order, set, &at_start, &bx)?;
+    let a = crate::certificate::check::APRIORI;
+    let at_start = flow::start_series(dy, t0, a, set)?;
+    let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, &at_start, set)?.0);
+    for round in 0..12 {
+        let (reach, over) = flow::apriori_operator(dy, t0, t1, a, set, &at_start, &bx)?;
         if reach.iter().zip(&bx).all(|(r, b)| b.inf() < r.inf() && r.sup() < b.sup()) {
             if std::env::var_os("ATTNCERT_DEBUG").is_some() {
                 eprintln!("  a-priori box after {} rounds", round + 1);
             }
-            return Ok((bx, rem));
+            let rem = flow::remainder(dy, t0, t1, order, &bx, &over)?;
+            return Ok((bx, flow::field_over(&over), rem));
         }
         bx = inflate(&reach.iter().zip(&bx).map(|(r, b)| r.convex_hull(*b)).collect::<Vec<_>>());
     }

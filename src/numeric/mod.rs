@@ -5,6 +5,7 @@ pub mod enclose;
 pub mod exact;
 pub mod interval;
 pub mod jet;
+pub mod midrad;
 pub mod poly;
 pub mod scalar;
 pub mod show;
