@@ -6,9 +6,9 @@
 //! written. The argument, step by step (`S_0` = the initial set, `S_{k+1}` = `end` of step k):
 //!
 //! 1. steps tile `[0, T]`: `t0` of step 0 is 0, each `t0` equals the previous `t1`, `t1 > t0`;
-//! 2. the a-priori operator `S_k + [0, h]·F([t0, t1], box)` (see `flow::apriori_operator`)
-//!    maps `box` into its interior, so every solution from `S_k` exists on the step and stays
-//!    in `box`;
+//! 2. the order-3 a-priori operator (`Σ_{k<3} [0, h^k]·y_k(t0, S_k) + [0, h³]·y_3([t0, t1],
+//!    box)`, see `flow::apriori_operator`) maps `box` into its interior, so every solution
+//!    from `S_k` exists on the step and stays in `box`;
 //! 3. the checker's own enclosure of `y(t1)` (order-`p` Taylor with mean-value form) lies in
 //!    `end`, so `S_{k+1} = end` contains every solution at `t1`;
 //! 4. the recorded Lyapunov values, derivative bounds and `E` contain the checker's own

@@ -11,7 +11,7 @@ use inari::Interval;
 use crate::model::reference::{self, ModelAt, Rows};
 use crate::numeric::enclose::{self, literal, point, IMat};
 use crate::numeric::jet::{Lift, Series, MAX_LEN};
-use crate::numeric::tape::{Tape, Var};
+use crate::numeric::tape::{Table, Tape, Var};
 use crate::system::expr::Literal;
 use crate::system::matrix::MatrixFn;
 use crate::system::{Attention, Initial, Metric, Normalization, System};
@@ -155,9 +155,15 @@ impl<'a> Dynamics<'a> {
     /// truncated after `k+1` coefficients gives `f_k` exactly (in intervals: an enclosure).
     /// Valid only where `f` is smooth along the whole input: checked by `Series::valid`.
     pub fn taylor(&self, tt: Interval, y0: &[Interval], len: usize) -> Result<Vec<Series>, String> {
-        check_len(len)?;
-        let table = self.tape.ode_series(y0, &self.params(tt, len)?, len).map_err(|_| not_smooth(tt))?;
+        let table = self.table(tt, y0, len)?;
         Ok((0..y0.len()).map(|i| table.series(i)).collect())
+    }
+
+    /// The tape's table behind [`Dynamics::taylor`] (every node's coefficients), which
+    /// [`Dynamics::variational_of`] can reuse.
+    pub fn table(&self, tt: Interval, y0: &[Interval], len: usize) -> Result<Table, String> {
+        check_len(len)?;
+        self.tape.ode_series(y0, &self.params(tt, len)?, len).map_err(|_| not_smooth(tt))
     }
 
     /// The Taylor coefficients `A_0 … A_{len−1}` (each `n×n`, row-major) of the variational
@@ -166,14 +172,20 @@ impl<'a> Dynamics<'a> {
     /// blocks of columns to bound the memory (`nodes × block × len` intervals).
     pub fn variational(&self, tt: Interval, y0: &[Interval], len: usize) -> Result<Vec<IMat>, String> {
         check_len(len)?;
-        let n = y0.len();
-        let values = len.saturating_sub(1).max(1);
-        let table = self.tape.ode_series(y0, &self.params(tt, values)?, values).map_err(|_| not_smooth(tt))?;
+        let table = self.table(tt, y0, len.saturating_sub(1).max(1))?;
+        self.variational_of(&table, tt, len)
+    }
+
+    /// [`Dynamics::variational`] from a [`Dynamics::table`] over `tt` with at least
+    /// `len − 1` coefficients (a longer table holds the same leading coefficients).
+    pub fn variational_of(&self, table: &Table, tt: Interval, len: usize) -> Result<Vec<IMat>, String> {
+        check_len(len)?;
+        let n = self.len();
         let mut a = vec![vec![vec![point(0.0); n]; n]; len];
         let block = ((1 << 22) / (self.tape.nodes() * len).max(1)).clamp(1, n.max(1));
         for start in (0..n).step_by(block) {
             let cols = start..(start + block).min(n);
-            let part = self.tape.ode_variational(&table, cols.clone(), self.sys.dim, len).map_err(|_| not_smooth(tt))?;
+            let part = self.tape.ode_variational(table, cols.clone(), self.sys.dim, len).map_err(|_| not_smooth(tt))?;
             for (k, pk) in part.iter().enumerate() {
                 for (i, row) in pk.iter().enumerate() {
                     a[k][i][cols.clone()].copy_from_slice(row);
@@ -390,12 +402,20 @@ pub fn field_over(over: &[Series]) -> Vec<Interval> {
 /// `y_p([t0, t1], bx)`: enclosures of `y^{(p)}(ξ)/p!` for every `ξ` in the step and every
 /// solution in the box ([`Dynamics::taylor`] expanded at every `t* ∈ [t0, t1]`). Taken from
 /// the series `over` when it is long enough.
-pub fn remainder(dy: &Dynamics, t0: f64, t1: f64, order: u32, bx: &[Interval], over: &[Series]) -> Result<Vec<Interval>, String> {
+pub fn remainder(dy: &Dynamics, t0: f64, t1: f64, order: u32, bx: &[Interval], over: &[Series]) -> Result<Remainder, String> {
     let p = order.max(1) as usize;
     if over.iter().all(|s| s.len > p) {
-        return Ok(over.iter().map(|s| s.c[p]).collect());
+        return Ok(Remainder { coeffs: over.iter().map(|s| s.c[p]).collect(), table: None });
     }
-    Ok(dy.taylor(span(t0, t1), bx, p + 1)?.iter().map(|s| s.c[p]).collect())
+    let table = dy.table(span(t0, t1), bx, p + 1)?;
+    Ok(Remainder { coeffs: (0..bx.len()).map(|i| table.series(i).c[p]).collect(), table: Some(table) })
+}
+
+/// The remainder coefficients `y_p([t0, t1], bx)` of a step, with the table they came from
+/// (when one was computed), which [`image`] reuses for the variational matrix over the box.
+pub struct Remainder {
+    pub coeffs: Vec<Interval>,
+    pub table: Option<Table>,
 }
 
 /// A set of states: `{ x + B·r : r ∈ r }`, or the box `r` itself when `b` is `None`.
@@ -469,7 +489,8 @@ impl Image {
 ///   over the a-priori box; the others are over the narrow start set, which is what keeps `M`
 ///   tight (Lohner's method). Keeping `M·B` as a matrix acting on `r` (not `M` on the box
 ///   `B·r`) is what avoids the wrapping effect.
-pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start: &Set, bx: &[Interval], rem: &[Interval]) -> Result<Image, String> {
+pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start: &Set, bx: &[Interval], rem: &Remainder) -> Result<Image, String> {
+    let (table, rem) = (&rem.table, &rem.coeffs[..]);
     let h = point(t1) - point(t0);
     let tt = span(t0, t1);
     if order <= 1 {
@@ -490,7 +511,10 @@ pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start:
     let series = dy.taylor(point(t0), &at_x, p)?;
     let q = q.max(1) as usize;
     let a_start = dy.variational(point(t0), &start.hull_with_center(), q)?;
-    let a_box = dy.variational(tt, bx, q + 1)?;
+    let a_box = match table {
+        Some(t) if t.len() >= q => dy.variational_of(t, tt, q + 1)?,
+        _ => dy.variational(tt, bx, q + 1)?,
+    };
     // a ≥ ‖J‖∞ = max_i Σ_j |J_ij|, rounded up by summing in intervals.
     let row_mag = |r: &[Interval]| r.iter().fold(point(0.0), |s, x| s + point(x.mag()));
     let a = a_box[1].iter().map(|r| row_mag(r).sup()).fold(0.0, f64::max);

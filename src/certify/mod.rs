@@ -238,7 +238,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
         0.0
     } else {
         let hp = (t1 - t0).powi(order as i32);
-        rem.iter().map(|r| hp * r.mag()).fold(0.0, f64::max)
+        rem.coeffs.iter().map(|r| hp * r.mag()).fold(0.0, f64::max)
     };
     let tokens = dy.tokens(&bx);
     let f = dy.tokens(&field);
@@ -268,7 +268,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
 }
 
 /// An a-priori box, the field over it, and the step's remainder coefficients over it.
-type Apriori = (Vec<Interval>, Vec<Interval>, Vec<Interval>);
+type Apriori = (Vec<Interval>, Vec<Interval>, flow::Remainder);
 
 /// An a-priori box by inflation: start from the operator applied to `start` itself, widen by
 /// a fifth of the width plus a little, and iterate until the operator maps the box into its

@@ -196,6 +196,11 @@ pub struct Table {
 }
 
 impl Table {
+    /// The number of coefficients per node.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     fn at(&self, node: u32, k: usize) -> Interval {
         self.c.get(node as usize * self.len + k)
     }
@@ -249,6 +254,10 @@ impl Tape {
         t.slope = Coeffs::zeros(exps * len);
         for k in 0..len {
             for (node, &er) in exp_row.iter().enumerate().skip(self.inputs) {
+                if k >= 1 && t.konst[node] {
+                    // Coefficients past the zeroth of a constant are exactly 0, as stored.
+                    continue;
+                }
                 if let (Op::Exp(a), true) = (self.ops[node], k >= 1) {
                     // (j+1)·a_{j+1} for j = k−1, needed from round k on: exact factor k.
                     let v = point(k as f64) * t.at(a, k);
