@@ -54,6 +54,20 @@ fn producer_and_checker_agree_on_the_paper_systems() {
     }
 }
 
+/// Layer boundaries (a piecewise-constant `P`) are crossed with order-1 steps, whose a-priori
+/// box the checker validates with the first-order operator on the interval field (the Taylor
+/// series is not defined across the boundary). A regression test: with the a-priori operator
+/// of fixed order 3, the producer stopped at the first boundary.
+#[test]
+fn layer_boundaries_are_crossed_and_verified() {
+    let text = std::fs::read_to_string(common::repo("fuzz/seeds/parse_system_toml/random_layers.toml")).unwrap();
+    let c = make(&text, "4.1", 0.6, Sets::Box);
+    assert!(c.producer.stop.starts_with("reached"), "{}", c.producer.stop);
+    assert!(c.steps.iter().any(|s| s.order == 1 && s.t0 < 0.25 && 0.25 < s.t1), "no order-1 step across t = 0.25");
+    let ok = verify(&c).unwrap_or_else(|r| panic!("{r}"));
+    assert_eq!(ok.end_time, 0.6);
+}
+
 #[test]
 fn a_certificate_round_trips_bit_exactly() {
     let c = base();

@@ -355,7 +355,22 @@ pub fn coord(dy: &Dynamics, c: usize) -> String {
 pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, a: u32, start: &[Interval], at_start: &[Series], bx: &[Interval]) -> Result<(Vec<Interval>, Vec<Series>), String> {
     let h = point(t1) - point(t0);
     let a = a.max(1) as usize;
-    let over = dy.taylor(span(t0, t1), bx, a + 1)?;
+    let over = if a == 1 {
+        // Order 1 needs only `F`, from the interval field (defined across kinks, where the
+        // Taylor series is not): recorded as the series `bx + F·τ`.
+        let f = dy.field(span(t0, t1), bx)?;
+        bx.iter()
+            .zip(&f)
+            .map(|(&b, &fc)| {
+                let mut s = Series::constant(b);
+                s.len = 2;
+                s.c[1] = fc;
+                s
+            })
+            .collect()
+    } else {
+        dy.taylor(span(t0, t1), bx, a + 1)?
+    };
     let reach = over
         .iter()
         .zip(start)
@@ -368,7 +383,11 @@ pub fn apriori_operator(dy: &Dynamics, t0: f64, t1: f64, a: u32, start: &[Interv
 /// The Taylor coefficients `y_0 … y_{a−1}` at `(t0, start)` used by the order-`a` a-priori
 /// operator (only `y_0 = start` for order 1).
 pub fn start_series(dy: &Dynamics, t0: f64, a: u32, start: &[Interval]) -> Result<Vec<Series>, String> {
-    dy.taylor(point(t0), start, a.max(1) as usize)
+    if a <= 1 {
+        // Nothing is evaluated at order 1 (the field may have a kink at the start).
+        return Ok(start.iter().map(|&x| Series::constant(x)).collect());
+    }
+    dy.taylor(point(t0), start, a as usize)
 }
 
 /// Checks that the order-`a` a-priori operator maps `bx` into its interior (see

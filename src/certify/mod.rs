@@ -283,7 +283,7 @@ fn apriori_box(dy: &Dynamics, t0: f64, t1: f64, order: u32, set: &[Interval]) ->
             })
             .collect()
     };
-    let a = crate::certificate::check::APRIORI;
+    let a = crate::certificate::check::APRIORI.min(order);
     let at_start = flow::start_series(dy, t0, a, set)?;
     let mut bx = inflate(&flow::apriori_operator(dy, t0, t1, 1, set, &at_start, set)?.0);
     for round in 0..12 {
