@@ -531,7 +531,7 @@ pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start:
     let q = q.max(1) as usize;
     let a_start = dy.variational(point(t0), &start.hull_with_center(), q)?;
     let a_box = match table {
-        Some(t) if t.len() >= q => dy.variational_of(t, tt, q + 1)?,
+        Some(t) if t.coefficients() >= q => dy.variational_of(t, tt, q + 1)?,
         _ => dy.variational(tt, bx, q + 1)?,
     };
     // a ≥ ‖J‖∞ = max_i Σ_j |J_ij|, rounded up by summing in intervals.

@@ -986,14 +986,7 @@ mod tests {
         Rational::from((n, d))
     }
 
-    /// The next double up (for finite, non-max `x`), without `f64::next_up` (MSRV 1.80).
-    fn next_up(x: f64) -> f64 {
-        if x == 0.0 {
-            return f64::from_bits(1);
-        }
-        let bits = x.to_bits();
-        f64::from_bits(if x > 0.0 { bits + 1 } else { bits - 1 })
-    }
+    use crate::numeric::midrad::next_up;
 
     fn contains_q(x: Interval, v: &Rational) -> bool {
         let lo_ok = x.inf() == f64::NEG_INFINITY || Rational::from_f64(x.inf()).unwrap() <= *v;

@@ -28,7 +28,7 @@ const ZERO: Interval = inari::const_interval!(0.0, 0.0);
 const U: f64 = 1.0 / 9_007_199_254_740_992.0;
 /// `η = 2⁻¹⁰⁷⁴`, the smallest positive subnormal: the absolute error bound of a product that
 /// underflows is `η/2`.
-const ETA: f64 = f64::from_bits(1);
+const ETA: f64 = 5e-324; // parses to exactly 2⁻¹⁰⁷⁴
 
 thread_local! {
     static SPARE_F64: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
@@ -120,7 +120,7 @@ impl Coeffs {
 
 /// The next `f64` above `x` (for finite `x`): `x + ulp`, at least `x·(1 + u)` for `x > 0`
 /// (`ulp(x) ≥ 2⁻⁵²·2^⌊log₂x⌋ ≥ u·x`), `η` for `x = 0`.
-fn next_up(x: f64) -> f64 {
+pub fn next_up(x: f64) -> f64 {
     if x.is_nan() || x == f64::INFINITY {
         x
     } else if x == 0.0 {
@@ -132,7 +132,8 @@ fn next_up(x: f64) -> f64 {
     }
 }
 
-fn next_down(x: f64) -> f64 {
+/// The next `f64` below `x` (for finite `x`).
+pub fn next_down(x: f64) -> f64 {
     -next_up(-x)
 }
 
@@ -361,6 +362,12 @@ mod tests {
             let inari = reference(&a, &b, k, 0..v.len());
             prop_assert!(got.wid() <= 1.5 * inari.wid() + 1e-12 * (1.0 + inari.mag()), "{got:?} vs {inari:?}");
         }
+    }
+
+    #[test]
+    fn constants_are_exact() {
+        assert_eq!(ETA, f64::from_bits(1));
+        assert_eq!(U, 2f64.powi(-53));
     }
 
     /// Cancellation: the rounding errors of a sum whose terms cancel are covered.

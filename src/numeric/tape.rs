@@ -197,7 +197,7 @@ pub struct Table {
 
 impl Table {
     /// The number of coefficients per node.
-    pub fn len(&self) -> usize {
+    pub fn coefficients(&self) -> usize {
         self.len
     }
 
@@ -537,12 +537,13 @@ impl Tape {
         let val = |x: u32| t.row(x);
         let me = node as u32;
         lanes.clear(es.clone());
-        // Σ_{j ∈ js} δx_j · y_{k−j} (δx from `dv`, y a value row), optionally negated.
-        let cauchy_dv = |lanes: &mut Lanes, dv: &Derivatives, x: u32, y: Row, js: Range<usize>, neg: f64| {
+        // Σ_{j ∈ js} δx_j · (c·y)_{k−j} (δx from `dv`, y a value row) for c = ±1 or ±2,
+        // whose products with midpoint and radius are exact.
+        let cauchy_dv = |lanes: &mut Lanes, dv: &Derivatives, x: u32, y: Row, js: Range<usize>, c: f64| {
             for j in js {
                 let (xm, xr) = dv.lanes(x, j, &es);
                 let (ym, yr) = y.mr(k - j);
-                lanes.product(es.clone(), xm, xr, (neg * ym, yr));
+                lanes.product(es.clone(), xm, xr, (c * ym, c.abs() * yr));
             }
         };
         let copy = |dv: &mut Derivatives, from: u32, negate: bool| {
@@ -599,23 +600,17 @@ impl Tape {
                 let (am, ar) = dv.lanes(a, k, &es);
                 lanes.term(es.clone(), am, ar, false);
                 // Σ_{j=1..k} r_j δr_{k−j}, times 2, = Σ_{i=0..k−1} δr_i (2r)_{k−i}.
-                let r = val(me);
-                for i in 0..k {
-                    let (xm, xr) = dv.lanes(me, i, &es);
-                    let (ym, yr) = r.mr(k - i);
-                    lanes.product(es.clone(), xm, xr, (-2.0 * ym, 2.0 * yr));
-                }
-                scale = Some(mid_rad(point(1.0) / (point(2.0) * r.at(0))));
+                cauchy_dv(lanes, dv, me, val(me), 0..k, -2.0);
+                scale = Some(mid_rad(point(1.0) / (point(2.0) * t.at(me, 0))));
             }
         }
         let at = dv.at(me, k);
         let (om, or) = (&mut dv.mid[at + es.start..at + es.end], &mut dv.rad[at + es.start..at + es.end]);
         lanes.finish(es.clone(), om, or);
         if let Some(y) = scale {
-            // A one-term product ⟨x_e⟩·[1/divisor].
-            let (xm, xr) = (om.to_vec(), or.to_vec());
+            // A one-term product ⟨x_e⟩·[1/divisor], read from and written back to the lanes.
             lanes.clear(es.clone());
-            lanes.product(es.clone(), &xm, &xr, y);
+            lanes.product(es.clone(), om, or, y);
             lanes.finish(es, om, or);
         }
         Ok(())

@@ -65,6 +65,8 @@
 
 use std::fmt;
 
+use crate::numeric::midrad::{next_down, next_up};
+
 /// The ODE y' = f(t, y) on a flat f64 state, plus a projection back onto the manifold.
 pub trait OdeSystem {
     /// Length of the state vector.
@@ -205,23 +207,6 @@ pub enum FsalPolicy {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Smallest f64 strictly greater than `x` (finite `x`).
-fn next_up(x: f64) -> f64 {
-    if x.is_nan() || x == f64::INFINITY {
-        return x;
-    }
-    if x == 0.0 {
-        return f64::from_bits(1);
-    }
-    let b = x.to_bits();
-    f64::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
-}
-
-/// Largest f64 strictly smaller than `x` (finite `x`).
-fn next_down(x: f64) -> f64 {
-    -next_up(-x)
-}
 
 fn all_finite(y: &[f64]) -> bool {
     y.iter().all(|v| v.is_finite())
