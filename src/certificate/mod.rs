@@ -3,8 +3,11 @@
 //! The producer lives in `crate::certify` and is not trusted: `verify` re-derives every
 //! claim from the certificate's data alone.
 //!
-//! Format (JSON, `version` 3: version 2 had the a-priori operator of the step's own order;
-//! version 1 had no variational order). Doubles are written in their shortest round-trip form
+//! Format (JSON, `version` 4). The version changes whenever the checker's enclosures change
+//! in their last bits, since a step's `end` may be recorded as tight as the producer's own
+//! enclosure: version 3 evaluated `+ − ×` node by node (4 fuses them into sums of products,
+//! `numeric::tape`), version 2 had the a-priori operator of the step's own order, version 1
+//! had no variational order. Doubles are written in their shortest round-trip form
 //! (`serde_json`'s `float_roundtrip`), so a certificate reads back bit-exactly. Token
 //! coordinates are token-major: coordinate `k` of token `i` is entry `i·d + k`.
 
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InputError;
 
 pub const FORMAT: &str = "attncert-certificate";
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// A certificate: a system, a theorem, an enclosed trajectory and the claims it proves.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -215,26 +215,59 @@ impl Row<'_> {
 /// 5. `[next_down(fl(s − R̂)), next_up(fl(s + R̂))]`: a sum rounded to nearest is within half
 ///    the gap to the neighbouring double, so one step outward passes the exact bound.
 pub fn cauchy(a: Row, b: Row, k: usize, js: Range<usize>) -> Interval {
-    let n = js.len();
-    if n == 0 {
-        return ZERO;
-    }
-    let (mut s, mut g, mut rho) = (0.0_f64, 0.0_f64, 0.0_f64);
-    for j in js.clone() {
-        let (am, ar, bm, br) = (a.m[j], a.r[j], b.m[k - j], b.r[k - j]);
-        let p = am * bm;
-        s += p;
-        g += p.abs();
-        rho += am.abs() * br + ar * (bm.abs() + br);
-    }
-    let r = bound(n, g, rho);
-    if n < 1 << 20 && s.is_finite() && r.is_finite() {
-        let (lo, hi) = (next_down(s - r), next_up(s + r));
-        if let Ok(x) = Interval::try_from((lo, hi)) {
-            return x;
+    let mut acc = Sum::default();
+    acc.cauchy(a, b, k, js.clone(), false);
+    acc.finish().unwrap_or_else(|| js.fold(ZERO, |s, j| s + a.c[j] * b.c[k - j]))
+}
+
+/// A sum of any number of products of coefficients, each `±a_j·b_i`, enclosed as in
+/// [`cauchy`]: its derivation takes the `n` products from anywhere (they need not form one
+/// Cauchy product), and a term `±x` is the product `x·⟨±1, 0⟩` (whose `fl(α·β)` and radius
+/// terms are exact). Negating a product negates `α·β` exactly and leaves the radius terms.
+#[derive(Debug, Default)]
+pub struct Sum {
+    s: f64,
+    g: f64,
+    rho: f64,
+    n: usize,
+}
+
+impl Sum {
+    /// Adds `±Σ_{j ∈ js} a_j·b_{k−j}`.
+    pub fn cauchy(&mut self, a: Row, b: Row, k: usize, js: Range<usize>, negate: bool) {
+        let sign = if negate { -1.0 } else { 1.0 };
+        self.n += js.len();
+        for j in js {
+            let (am, ar, bm, br) = (a.m[j], a.r[j], sign * b.m[k - j], b.r[k - j]);
+            let p = am * bm;
+            self.s += p;
+            self.g += p.abs();
+            self.rho += am.abs() * br + ar * (bm.abs() + br);
         }
     }
-    js.fold(ZERO, |acc, j| acc + a.c[j] * b.c[k - j])
+
+    /// Adds `±x` for `x ∈ ⟨m, r⟩`.
+    pub fn term(&mut self, (m, r): (f64, f64), negate: bool) {
+        let p = if negate { -m } else { m };
+        self.s += p;
+        self.g += p.abs();
+        self.rho += r;
+        self.n += 1;
+    }
+
+    /// The enclosure `[next_down(s − R̂), next_up(s + R̂)]` (steps 4–5 of [`cauchy`]); exactly
+    /// 0 for no terms; `None` when it is not finite (the caller falls back to inari).
+    pub fn finish(&self) -> Option<Interval> {
+        if self.n == 0 {
+            return Some(ZERO);
+        }
+        let r = bound(self.n, self.g, self.rho);
+        if self.n < 1 << 20 && self.s.is_finite() && r.is_finite() {
+            Interval::try_from((next_down(self.s - r), next_up(self.s + r))).ok()
+        } else {
+            None
+        }
+    }
 }
 
 /// The rounding bound `R̂` of [`cauchy`]'s step 4 for a sum of `n` products with float sums
@@ -362,6 +395,45 @@ mod tests {
             let inari = reference(&a, &b, k, 0..v.len());
             prop_assert!(got.wid() <= 1.5 * inari.wid() + 1e-12 * (1.0 + inari.mag()), "{got:?} vs {inari:?}");
         }
+    }
+
+    proptest! {
+        /// A [`Sum`] of products and single terms, some negated, contains the sum of every
+        /// choice of points of its factors.
+        #[test]
+        fn sums_of_mixed_terms_contain_every_choice(
+            v in proptest::collection::vec(((-1e3..1e3f64, 0.0..1e-3f64), (-1e3..1e3f64, 0.0..1e-3f64), 0..4u8), 1..12),
+            pick in proptest::collection::vec(0..3u8, 24),
+        ) {
+            let a = coeffs(&v.iter().map(|x| x.0).collect::<Vec<_>>());
+            let b = coeffs(&v.iter().map(|x| x.1).collect::<Vec<_>>());
+            let at = |x: Interval, p: u8| {
+                let y = match p { 0 => x.inf(), 1 => x.sup(), _ => x.mid() };
+                Interval::try_from((y, y)).unwrap()
+            };
+            let mut sum = Sum::default();
+            let mut chosen = ZERO;
+            for (j, &(_, _, kind)) in v.iter().enumerate() {
+                let negate = kind % 2 == 1;
+                let x = at(a.get(j), pick[2 * j]);
+                let term = if kind < 2 {
+                    // The product a_j·b_j, as one term of a Cauchy sum with k = 2j.
+                    sum.cauchy(a.row(0..v.len()), b.row(0..v.len()), 2 * j, j..j + 1, negate);
+                    x * at(b.get(j), pick[2 * j + 1])
+                } else {
+                    sum.term(a.row(0..v.len()).mr(j), negate);
+                    x
+                };
+                chosen = if negate { chosen - term } else { chosen + term };
+            }
+            let got = sum.finish().unwrap();
+            prop_assert!(chosen.subset(got), "{chosen:?} ⊄ {got:?}");
+        }
+    }
+
+    #[test]
+    fn no_terms_sum_to_exactly_zero() {
+        assert_eq!(Sum::default().finish(), Some(ZERO));
     }
 
     #[test]

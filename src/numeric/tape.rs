@@ -1,6 +1,8 @@
 //! A straight-line program ("tape") of a function built from `+ − × ÷`, negation, `exp`,
 //! `sqrt` and `max`, recorded once by running generic code (`model::reference::rhs`) on
-//! [`Var`], then evaluated on truncated Taylor series in outward-rounded intervals.
+//! [`Var`], then [`fuse`]d (dead nodes dropped, `+ − ×` and negation merged into sums of
+//! products: a third to a fifth of the nodes on model (7)) and evaluated on truncated Taylor
+//! series in outward-rounded intervals.
 //!
 //! Why: the Taylor recurrence of an ODE `y' = g(y, p(t))` needs coefficient `k` of `g` from
 //! coefficients `0 … k` of `y`. Re-running `g` on ever longer series costs `O(len³)` per
@@ -9,7 +11,8 @@
 //! coefficients along initial directions (the variational equation, for Lohner's method).
 //!
 //! Soundness: every recurrence below is an identity of formal power series (derived at its
-//! case), evaluated in inari's outward-rounded arithmetic; by the inclusion property each
+//! case), evaluated in outward-rounded interval arithmetic (inari's, or `midrad`'s
+//! midpoint–radius sums with their rounding bound); by the inclusion property each
 //! computed coefficient encloses the exact one for every point of the inputs' enclosures.
 //! They are Taylor coefficients of the function only where it is smooth on the whole input:
 //! `÷` with `0 ∉` the divisor, `sqrt` of a positive argument, `max` with one argument
@@ -24,7 +27,7 @@ use inari::Interval;
 
 use crate::numeric::enclose::point;
 use crate::numeric::jet::{Lift, Series};
-use crate::numeric::midrad::{add, cauchy, sub, mid_rad, to_interval, zeros, Coeffs, Lanes, Row, Zeros};
+use crate::numeric::midrad::{add, cauchy, sub, mid_rad, to_interval, zeros, Coeffs, Lanes, Row, Sum, Zeros};
 use crate::numeric::scalar::Scalar;
 
 const ZERO: Interval = inari::const_interval!(0.0, 0.0);
@@ -42,12 +45,23 @@ pub enum Op {
     Exp(u32),
     Sqrt(u32),
     Max(u32, u32),
+    /// `Σ_t ±a_t·b_t` over `terms[start..end]` (what [`fuse`] makes of `+ − ×` and negation).
+    Sum(u32, u32),
+}
+
+/// One term of an [`Op::Sum`]: `±a`, or `±a·b`.
+#[derive(Clone, Copy, Debug)]
+pub struct Term {
+    a: u32,
+    b: Option<u32>,
+    negate: bool,
 }
 
 /// The recorded program: nodes `0 … inputs−1` are the inputs, `outputs` name result nodes.
 #[derive(Clone, Debug)]
 pub struct Tape {
     ops: Vec<Op>,
+    terms: Vec<Term>,
     inputs: usize,
     outputs: Vec<u32>,
 }
@@ -73,18 +87,113 @@ fn push(op: Op) -> Var {
 }
 
 impl Tape {
-    /// Records `f` applied to `inputs` input variables.
+    /// Records `f` applied to `inputs` input variables, then [`fuse`]s the program.
     pub fn record(inputs: usize, f: impl FnOnce(&[Var]) -> Vec<Var>) -> Tape {
+        fuse(&Tape::record_plain(inputs, f))
+    }
+
+    /// Records `f` as it runs, one node per operation.
+    fn record_plain(inputs: usize, f: impl FnOnce(&[Var]) -> Vec<Var>) -> Tape {
         RECORDING.with(|r| r.borrow_mut().clear());
         let vars: Vec<Var> = (0..inputs).map(|_| push(Op::Input)).collect();
         let outputs = f(&vars).into_iter().map(|v| v.0).collect();
         let ops = RECORDING.with(|r| std::mem::take(&mut *r.borrow_mut()));
-        Tape { ops, inputs, outputs }
+        Tape { ops, terms: Vec::new(), inputs, outputs }
+    }
+
+    /// The operands of `node`, each once per occurrence.
+    fn operands(&self, node: usize) -> impl Iterator<Item = u32> + '_ {
+        let (pair, sum): (Option<(u32, Option<u32>)>, &[Term]) = match self.ops[node] {
+            Op::Input | Op::Const(_) => (None, &[]),
+            Op::Neg(a) | Op::Exp(a) | Op::Sqrt(a) => (Some((a, None)), &[]),
+            Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Max(a, b) => (Some((a, Some(b))), &[]),
+            Op::Sum(start, end) => (None, &self.terms[start as usize..end as usize]),
+        };
+        let sum = sum.iter().map(|t| (t.a, t.b));
+        pair.into_iter().chain(sum).flat_map(|(a, b)| std::iter::once(a).chain(b))
     }
 
     pub fn nodes(&self) -> usize {
         self.ops.len()
     }
+}
+
+/// Rewrites a recorded program into an equivalent, shorter one: drops the nodes no output
+/// needs, and turns every `+`, `−`, `×` and negation into an [`Op::Sum`] of products, merging
+/// into it each such node used only by it (`((x·y + z) − u·v)` becomes one node
+/// `x·y + z − u·v`; products are not distributed over sums).
+///
+/// Why: a dot product of length `d` was `2d − 1` nodes, each with its own coefficients,
+/// derivative lanes and rounding bound; fused it is one node with one bound (and no rounding
+/// of the partial sums, so its enclosure is no wider). Soundness: the fused program computes
+/// the same real function (the identities of `+`, `−`, `×`), and [`Op::Sum`]'s recurrences are
+/// those of its terms added. The node order stays topological (a sum takes the place of its
+/// root, after all its operands).
+fn fuse(plain: &Tape) -> Tape {
+    let n = plain.ops.len();
+    let additive = |op: Op| matches!(op, Op::Add(..) | Op::Sub(..) | Op::Neg(_));
+    let linear = |op: Op| additive(op) || matches!(op, Op::Mul(..));
+    // Liveness, backwards from the outputs (inputs always stay: they are the interface).
+    let mut live = vec![false; n];
+    live[..plain.inputs].fill(true);
+    for &o in &plain.outputs {
+        live[o as usize] = true;
+    }
+    for node in (0..n).rev() {
+        if live[node] {
+            for x in plain.operands(node).collect::<Vec<_>>() {
+                live[x as usize] = true;
+            }
+        }
+    }
+    // Uses by live nodes and outputs; a node used once records its user.
+    let mut uses = vec![0usize; n];
+    let mut user = vec![usize::MAX; n];
+    for node in (0..n).filter(|&i| live[i]) {
+        for x in plain.operands(node) {
+            uses[x as usize] += 1;
+            user[x as usize] = node;
+        }
+    }
+    for &o in &plain.outputs {
+        uses[o as usize] += 1;
+        user[o as usize] = usize::MAX;
+    }
+    let merged: Vec<bool> = (0..n).map(|x| live[x] && linear(plain.ops[x]) && uses[x] == 1 && user[x] != usize::MAX && additive(plain.ops[user[x]])).collect();
+    let mut tape = Tape { ops: Vec::new(), terms: Vec::new(), inputs: plain.inputs, outputs: Vec::new() };
+    let mut new = vec![u32::MAX; n];
+    for node in (0..n).filter(|&i| live[i] && !merged[i]) {
+        let m = |x: u32| new[x as usize];
+        let op = match plain.ops[node] {
+            op if linear(op) => {
+                let start = tape.terms.len() as u32;
+                // Depth first over the merged nodes below `node`, with the sign so far.
+                let mut stack = vec![(node as u32, false)];
+                while let Some((x, negate)) = stack.pop() {
+                    let expand = x as usize == node || merged[x as usize];
+                    match plain.ops[x as usize] {
+                        Op::Add(a, b) if expand => stack.extend([(b, negate), (a, negate)]),
+                        Op::Sub(a, b) if expand => stack.extend([(b, !negate), (a, negate)]),
+                        Op::Neg(a) if expand => stack.push((a, !negate)),
+                        Op::Mul(a, b) if expand => tape.terms.push(Term { a: m(a), b: Some(m(b)), negate }),
+                        _ => tape.terms.push(Term { a: m(x), b: None, negate }),
+                    }
+                }
+                Op::Sum(start, tape.terms.len() as u32)
+            }
+            Op::Input => Op::Input,
+            Op::Const(x) => Op::Const(x),
+            Op::Div(a, b) => Op::Div(m(a), m(b)),
+            Op::Max(a, b) => Op::Max(m(a), m(b)),
+            Op::Exp(a) => Op::Exp(m(a)),
+            Op::Sqrt(a) => Op::Sqrt(m(a)),
+            Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Neg(_) | Op::Sum(..) => unreachable!("handled as linear, or not yet made"),
+        };
+        new[node] = tape.ops.len() as u32;
+        tape.ops.push(op);
+    }
+    tape.outputs = plain.outputs.iter().map(|&o| new[o as usize]).collect();
+    tape
 }
 
 /// The value of a constant node.
@@ -283,11 +392,7 @@ impl Tape {
             let (konst, state) = match self.ops[node] {
                 Op::Input => unreachable!("inputs come first"),
                 Op::Const(_) => (true, false),
-                Op::Neg(a) | Op::Exp(a) | Op::Sqrt(a) => (t.konst[a as usize], t.state[a as usize]),
-                Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Max(a, b) => {
-                    let (a, b) = (a as usize, b as usize);
-                    (t.konst[a] && t.konst[b], t.state[a] || t.state[b])
-                }
+                _ => self.operands(node).fold((true, false), |(k, s), x| (k && t.konst[x as usize], s || t.state[x as usize])),
             };
             t.konst[node] = konst;
             t.state[node] = state;
@@ -313,14 +418,35 @@ impl Tape {
             Op::Sub(a, b) => sub(t.at(a, k), t.at(b, k)),
             Op::Neg(a) => -t.at(a, k),
             // (ab)_k = Σ_{j=0..k} a_j b_{k−j}; a constant factor has only its zeroth term.
-            Op::Mul(a, b) => {
-                if t.konst[a as usize] {
-                    cauchy(row(a), row(b), k, 0..1)
-                } else if t.konst[b as usize] {
-                    cauchy(row(a), row(b), k, k..k + 1)
-                } else {
-                    cauchy(row(a), row(b), k, 0..k + 1)
+            Op::Mul(a, b) => cauchy(row(a), row(b), k, factor_range(t, a, b, k)),
+            // (Σ ±a·b)_k = Σ ±(ab)_k, each a Cauchy product as for `Mul`, all in one
+            // midpoint–radius sum; a lone `±a` is `±a_k`, exact.
+            Op::Sum(start, end) => {
+                let terms = &self.terms[start as usize..end as usize];
+                if let [Term { a, b: None, negate }] = *terms {
+                    let x = t.at(a, k);
+                    return Ok(if negate { -x } else { x });
                 }
+                let mut sum = Sum::default();
+                for &Term { a, b, negate } in terms {
+                    match b {
+                        None => sum.term(row(a).mr(k), negate),
+                        Some(b) => sum.cauchy(row(a), row(b), k, factor_range(t, a, b, k), negate),
+                    }
+                }
+                sum.finish().unwrap_or_else(|| {
+                    terms.iter().fold(ZERO, |acc, &Term { a, b, negate }| {
+                        let x = match b {
+                            None => t.at(a, k),
+                            Some(b) => (0..k + 1).fold(ZERO, |s, j| s + t.at(a, j) * t.at(b, k - j)),
+                        };
+                        if negate {
+                            acc - x
+                        } else {
+                            acc + x
+                        }
+                    })
+                })
             }
             // q = a/b ⇔ a = q·b: a_k = Σ_{j=0..k} b_j q_{k−j}, so
             // q_k = (a_k − Σ_{j=1..k} b_j q_{k−j}) / b_0, smooth where 0 ∉ b_0.
@@ -360,6 +486,18 @@ impl Tape {
             // max(a, b) is a or b where one dominates over the whole input; a kink otherwise.
             Op::Max(a, b) => t.at(dominant(t, a, b)?, k),
         })
+    }
+}
+
+/// The `j` of the nonzero products `a_j·b_{k−j}` in `(ab)_k`: a constant factor has only its
+/// zeroth coefficient (the others are exactly 0).
+fn factor_range(t: &Table, a: u32, b: u32, k: usize) -> Range<usize> {
+    if t.konst[a as usize] {
+        0..1
+    } else if t.konst[b as usize] {
+        k..k + 1
+    } else {
+        0..k + 1
     }
 }
 
@@ -434,13 +572,11 @@ impl Tape {
     fn propagate(&self, s: &mut Support) {
         let words = s.words;
         for node in self.inputs..self.ops.len() {
-            let (a, b) = match self.ops[node] {
-                Op::Input | Op::Const(_) => continue,
-                Op::Neg(a) | Op::Exp(a) | Op::Sqrt(a) => (a as usize, a as usize),
-                Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Max(a, b) => (a as usize, b as usize),
-            };
-            for w in 0..words {
-                s.bits[node * words + w] = s.bits[a * words + w] | s.bits[b * words + w];
+            s.bits[node * words..(node + 1) * words].fill(0);
+            for x in self.operands(node) {
+                for w in 0..words {
+                    s.bits[node * words + w] |= s.bits[x as usize * words + w];
+                }
             }
         }
     }
@@ -564,6 +700,33 @@ impl Tape {
                 copy(dv, dominant(t, a, b)?, false);
                 return Ok(());
             }
+            // δ(Σ ±a·b) = Σ ±(δa·b + a·δb), as for `Mul`, skipping the factors that do not
+            // depend on the state (their δ is exactly 0); a lone `±a` is copied exactly.
+            Op::Sum(start, end) => {
+                let terms = &self.terms[start as usize..end as usize];
+                if let [Term { a, b: None, negate }] = *terms {
+                    copy(dv, a, negate);
+                    return Ok(());
+                }
+                for &Term { a, b, negate } in terms {
+                    let sign = if negate { -1.0 } else { 1.0 };
+                    match b {
+                        None if t.state[a as usize] => {
+                            let (am, ar) = dv.lanes(a, k, &es);
+                            lanes.term(es.clone(), am, ar, negate);
+                        }
+                        None => {}
+                        Some(b) => {
+                            for (x, y) in [(a, b), (b, a)] {
+                                if t.state[x as usize] {
+                                    let js = if t.konst[y as usize] { k..k + 1 } else { 0..k + 1 };
+                                    cauchy_dv(lanes, dv, x, val(y), js, sign);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             // δ(a ± b) = δa ± δb.
             Op::Add(a, b) | Op::Sub(a, b) => {
                 let (am, ar) = dv.lanes(a, k, &es);
@@ -656,6 +819,67 @@ mod tests {
         let s = t.series(0);
         for k in 0..6 {
             assert!(contains(s.c[k], y.c[k].mid(), 1e-14), "k = {k}");
+        }
+    }
+
+    /// A function with shared nodes, negations, constants, dead code and products of sums.
+    fn mixed(v: &[Var]) -> Vec<Var> {
+        let (x, y, p) = (v[0], v[1], v[2]);
+        let shared = x * y - y;
+        let _dead = shared * x + Var::from_f64(3.0);
+        let s = -(shared * p + x * x) + Var::from_f64(0.5) * y;
+        let e = (-(s * s)).exp();
+        vec![e * shared - (x - y * p) * Var::from_f64(2.0), shared + s / (Var::from_f64(2.0) + y * y)]
+    }
+
+    /// Fusing `+ − ×` into sums of products shortens the program and changes the
+    /// enclosures only by rounding: the fused and the node-by-node coefficients (series and
+    /// variational) overlap, agree in their midpoints, and the fused ones are no wider than
+    /// the node-by-node ones beyond the midpoint–radius factor.
+    #[test]
+    fn fusion_agrees_with_plain_evaluation() {
+        let (fused, plain) = (Tape::record(3, mixed), Tape::record_plain(3, mixed));
+        assert!(2 * fused.nodes() < plain.nodes() + 2, "{} vs {} nodes", fused.nodes(), plain.nodes());
+        // The dead branch (and its constant 3) is gone.
+        assert!(!fused.ops.iter().any(|op| matches!(op, Op::Const(c) if c.inf() == 3.0)));
+        assert!(fused.ops.iter().all(|op| !matches!(op, Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Neg(_))));
+        let y0 = [Interval::try_from((0.3, 0.3 + 1e-9)).unwrap(), point(-0.7)];
+        let mut p = Series::variable(point(0.25), 9);
+        p.c[2] = point(-0.5);
+        let (tf, tp) = (fused.ode_series(&y0, &[p], 9).unwrap(), plain.ode_series(&y0, &[p], 9).unwrap());
+        let close = |a: Interval, b: Interval| {
+            !a.intersection(b).is_empty() && (a.mid() - b.mid()).abs() <= 1e-12 * (1.0 + b.mag()) && a.wid() <= 1.5 * b.wid() + 1e-14 * (1.0 + b.mag())
+        };
+        for i in 0..2 {
+            let (a, b) = (tf.series(i), tp.series(i));
+            for k in 0..9 {
+                assert!(close(a.c[k], b.c[k]), "y{i}_{k}: {:?} vs {:?}", a.c[k], b.c[k]);
+            }
+        }
+        let (vf, vp) = (fused.ode_variational(&tf, 0..2, 1, 8).unwrap(), plain.ode_variational(&tp, 0..2, 1, 8).unwrap());
+        for k in 0..8 {
+            for i in 0..2 {
+                for e in 0..2 {
+                    assert!(close(vf[k][i][e], vp[k][i][e]), "A_{k}[{i}][{e}]: {:?} vs {:?}", vf[k][i][e], vp[k][i][e]);
+                }
+            }
+        }
+    }
+
+    /// The fused program's outputs are the same functions: on points, both evaluate `f`
+    /// (the zeroth round of the series is `f(y0)`, coefficient 1 of the state is `f/1`).
+    #[test]
+    fn fusion_keeps_outputs_and_inputs() {
+        let fused = Tape::record(3, mixed);
+        assert_eq!(fused.inputs, 3);
+        assert!(fused.ops[..3].iter().all(|op| matches!(op, Op::Input)));
+        let (x, y, p) = (0.3_f64, -0.7_f64, 0.25_f64);
+        let shared = x * y - y;
+        let s = -(shared * p + x * x) + 0.5 * y;
+        let f = [(-(s * s)).exp() * shared - (x - y * p) * 2.0, shared + s / (2.0 + y * y)];
+        let t = fused.ode_series(&[point(x), point(y)], &[Series::constant(point(p))], 2).unwrap();
+        for i in 0..2 {
+            assert!(contains(t.series(i).c[1], f[i], 1e-15), "{:?} vs {}", t.series(i).c[1], f[i]);
         }
     }
 
