@@ -1,7 +1,7 @@
 //! A straight-line program ("tape") of a function built from `+ − × ÷`, negation, `exp`,
 //! `sqrt` and `max`, recorded once by running generic code (`model::reference::rhs`) on
 //! [`Var`], then [`fuse`]d (dead nodes dropped, `+ − ×` and negation merged into sums of
-//! products: a third to a fifth of the nodes on model (7)) and evaluated on truncated Taylor
+//! products: a quarter of the nodes on model (7)) and evaluated on truncated Taylor
 //! series in outward-rounded intervals.
 //!
 //! Why: the Taylor recurrence of an ODE `y' = g(y, p(t))` needs coefficient `k` of `g` from
