@@ -125,7 +125,7 @@ impl Tape {
 ///
 /// Why: a dot product of length `d` was `2d − 1` nodes, each with its own coefficients,
 /// derivative lanes and rounding bound; fused it is one node with one bound (and no rounding
-/// of the partial sums, so its enclosure is no wider). Soundness: the fused program computes
+/// of the partial sums). Fusing a fused program changes nothing. Soundness: the fused program computes
 /// the same real function (the identities of `+`, `−`, `×`), and [`Op::Sum`]'s recurrences are
 /// those of its terms added. The node order stays topological (a sum takes the place of its
 /// root, after all its operands).
@@ -165,7 +165,7 @@ fn fuse(plain: &Tape) -> Tape {
     for node in (0..n).filter(|&i| live[i] && !merged[i]) {
         let m = |x: u32| new[x as usize];
         let op = match plain.ops[node] {
-            op if linear(op) => {
+            Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Neg(_) => {
                 let start = tape.terms.len() as u32;
                 // Depth first over the merged nodes below `node`, with the sign so far.
                 let mut stack = vec![(node as u32, false)];
@@ -181,13 +181,19 @@ fn fuse(plain: &Tape) -> Tape {
                 }
                 Op::Sum(start, tape.terms.len() as u32)
             }
+            Op::Sum(from, to) => {
+                let start = tape.terms.len() as u32;
+                for &Term { a, b, negate } in &plain.terms[from as usize..to as usize] {
+                    tape.terms.push(Term { a: m(a), b: b.map(m), negate });
+                }
+                Op::Sum(start, tape.terms.len() as u32)
+            }
             Op::Input => Op::Input,
             Op::Const(x) => Op::Const(x),
             Op::Div(a, b) => Op::Div(m(a), m(b)),
             Op::Max(a, b) => Op::Max(m(a), m(b)),
             Op::Exp(a) => Op::Exp(m(a)),
             Op::Sqrt(a) => Op::Sqrt(m(a)),
-            Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Neg(_) | Op::Sum(..) => unreachable!("handled as linear, or not yet made"),
         };
         new[node] = tape.ops.len() as u32;
         tape.ops.push(op);
@@ -843,6 +849,8 @@ mod tests {
         // The dead branch (and its constant 3) is gone.
         assert!(!fused.ops.iter().any(|op| matches!(op, Op::Const(c) if c.inf() == 3.0)));
         assert!(fused.ops.iter().all(|op| !matches!(op, Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Neg(_))));
+        let twice = fuse(&fused);
+        assert_eq!((twice.nodes(), twice.terms.len()), (fused.nodes(), fused.terms.len()));
         let y0 = [Interval::try_from((0.3, 0.3 + 1e-9)).unwrap(), point(-0.7)];
         let mut p = Series::variable(point(0.25), 9);
         p.c[2] = point(-0.5);
