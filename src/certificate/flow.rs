@@ -236,14 +236,14 @@ const MEMORY_LIMIT: f64 = 8.0 * (1u64 << 30) as f64;
 /// Refuses systems whose tape or dense `n×n` variational matrices (`n = ℓd`, a few Taylor
 /// terms of each) would not fit in memory, with the estimate, rather than failing midway.
 /// The fused tape (`numeric::tape`) has about `heads·(3ℓ² + 3ℓd) + 3ℓd` nodes, each with up
-/// to `MAX_LEN` coefficients of 32 bytes, and `heads·2(ℓd² + ℓ²d)` product terms of 12 bytes
-/// (the matrix–vector products and the attention sums).
+/// to `MAX_LEN` coefficients of 32 bytes, and `heads·2(ℓd² + ℓ²d) + ℓd²` product terms of
+/// 16 bytes (the matrix–vector products with `P`, `U` and `W`, and the attention sums).
 fn check_size(sys: &System) -> Result<(), String> {
     let (l, d, heads) = (sys.tokens as f64, sys.dim as f64, sys.heads.len() as f64);
     let nodes = heads * (3.0 * l * l + 3.0 * l * d) + 3.0 * l * d;
-    let terms = heads * 2.0 * (l * d * d + l * l * d);
+    let terms = heads * 2.0 * (l * d * d + l * l * d) + l * d * d;
     let n = l * d;
-    let bytes = 32.0 * nodes * MAX_LEN as f64 + 12.0 * terms + 16.0 * 16.0 * n * n;
+    let bytes = 32.0 * nodes * MAX_LEN as f64 + 16.0 * terms + 16.0 * 16.0 * n * n;
     if bytes > MEMORY_LIMIT {
         return Err(format!(
             "{} tokens in dimension {} ({} variables) are beyond the dense Taylor–Lohner method: its variational matrices ({}×{}) and tape (~{:.1e} nodes, ~{:.1e} product terms) need about {:.0} GiB",

@@ -891,6 +891,84 @@ mod tests {
         }
     }
 
+    /// A random program on two state inputs and one parameter: each op takes earlier nodes
+    /// (`kind`, `i`, `j` reduced modulo what exists); the outputs are two of the nodes.
+    fn random_program(ops: &[(u8, usize, usize)], outs: (usize, usize)) -> impl Fn(&[Var]) -> Vec<Var> + '_ {
+        move |v: &[Var]| {
+            let mut nodes: Vec<Var> = v.to_vec();
+            for &(kind, i, j) in ops {
+                let (a, b) = (nodes[i % nodes.len()], nodes[j % nodes.len()]);
+                nodes.push(match kind % 7 {
+                    0 => a + b,
+                    1 => a - b,
+                    2 => a * b,
+                    3 => -a,
+                    4 => (a * Var::from_f64(0.25)).exp(),
+                    5 => a / (Var::from_f64(2.0) + b * b),
+                    _ => Var::from_f64(0.5) * a + Var::from_f64(-1.5),
+                });
+            }
+            vec![nodes[outs.0 % nodes.len()], nodes[outs.1 % nodes.len()]]
+        }
+    }
+
+    proptest::proptest! {
+        /// On random programs (sharing, dead code, negations, constants, products of sums),
+        /// the fused and the node-by-node tapes enclose the same exact values: at a point
+        /// their series and variational coefficients (both enclosures of the same numbers)
+        /// intersect, and over a box the fused ones meet the node-by-node ones at corner and
+        /// middle points (both contain the exact value there).
+        #[test]
+        fn fusion_preserves_random_programs(
+            ops in proptest::collection::vec((0..7u8, 0..64usize, 0..64usize), 1..24),
+            outs in (0..64usize, 0..64usize),
+            y in (-1.0..1.0f64, -1.0..1.0f64, -1.0..1.0f64),
+        ) {
+            let program = random_program(&ops, outs);
+            let (fused, plain) = (Tape::record(3, &program), Tape::record_plain(3, &program));
+            let param = || {
+                let mut p = Series::variable(point(y.2), 6);
+                p.c[2] = point(0.5);
+                p
+            };
+            let at = |tape: &Tape, y0: &[Interval]| -> Option<(Table, Vec<Vec<Vec<Interval>>>)> {
+                let t = tape.ode_series(y0, &[param()], 6).ok()?;
+                let v = tape.ode_variational(&t, 0..2, 1, 6).ok()?;
+                let finite = (0..2).all(|i| t.series(i).c[..6].iter().all(|c| c.inf().is_finite() && c.sup().is_finite()));
+                finite.then_some((t, v))
+            };
+            let meet = |a: Interval, b: Interval| !a.intersection(b).is_empty();
+            // At a point.
+            let y0 = [point(y.0), point(y.1)];
+            let (Some((tf, vf)), Some((tp, vp))) = (at(&fused, &y0), at(&plain, &y0)) else { return Ok(()) };
+            for i in 0..2 {
+                for k in 0..6 {
+                    proptest::prop_assert!(meet(tf.series(i).c[k], tp.series(i).c[k]), "y{i}_{k}: {:?} vs {:?}", tf.series(i).c[k], tp.series(i).c[k]);
+                    for e in 0..2 {
+                        proptest::prop_assert!(meet(vf[k][i][e], vp[k][i][e]), "A_{k}[{i}][{e}]: {:?} vs {:?}", vf[k][i][e], vp[k][i][e]);
+                    }
+                }
+            }
+            // Over a box, against points of it.
+            let r = 1e-3;
+            let bx = [Interval::try_from((y.0 - r, y.0 + r)).unwrap(), Interval::try_from((y.1 - r, y.1 + r)).unwrap()];
+            let Some((tb, vb)) = at(&fused, &bx) else { return Ok(()) };
+            for (dx, dy) in [(-r, -r), (-r, r), (r, -r), (r, r), (0.0, 0.0)] {
+                let Some((tq, vq)) = at(&plain, &[point(y.0 + dx), point(y.1 + dy)]) else { continue };
+                for i in 0..2 {
+                    for k in 0..6 {
+                        // Both contain the exact value at the point (at a corner the box's
+                        // bound can be that value itself, so not a subset test).
+                        proptest::prop_assert!(meet(tq.series(i).c[k], tb.series(i).c[k]), "y{i}_{k} at ({dx}, {dy}): {:?} vs {:?}", tq.series(i).c[k], tb.series(i).c[k]);
+                        for e in 0..2 {
+                            proptest::prop_assert!(meet(vq[k][i][e], vb[k][i][e]), "A_{k}[{i}][{e}] at ({dx}, {dy})");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn kinks_stop_evaluation() {
         let tape = Tape::record(1, |v| vec![v[0].sqrt()]);
