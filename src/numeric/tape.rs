@@ -125,9 +125,11 @@ impl Tape {
 ///
 /// Why: a dot product of length `d` was `2d − 1` nodes, each with its own coefficients,
 /// derivative lanes and rounding bound; fused it is one node with one bound (and no rounding
-/// of the partial sums). Fusing a fused program changes nothing. Soundness: the fused program computes
-/// the same real function (the identities of `+`, `−`, `×`), and [`Op::Sum`]'s recurrences are
-/// those of its terms added. The node order stays topological (a sum takes the place of its
+/// of the partial sums). Fusing a fused program changes nothing. Soundness: the fused
+/// program computes the same real function (the identities of `+`, `−`, `×`), and
+/// [`Op::Sum`]'s recurrences are those of its terms added. The node-by-node cases of `+ − ×`
+/// and negation in [`Tape::coefficient`] and [`Tape::derivative`] stay, as the reference the
+/// fusion tests compare against (`Tape::record_plain`). The node order stays topological (a sum takes the place of its
 /// root, after all its operands).
 fn fuse(plain: &Tape) -> Tape {
     let n = plain.ops.len();
@@ -141,7 +143,7 @@ fn fuse(plain: &Tape) -> Tape {
     }
     for node in (0..n).rev() {
         if live[node] {
-            for x in plain.operands(node).collect::<Vec<_>>() {
+            for x in plain.operands(node) {
                 live[x as usize] = true;
             }
         }
