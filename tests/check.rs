@@ -219,3 +219,29 @@ fn undefined_matrices_prove_nothing() {
         assert_eq!(hyp(&sys(head), id).0, Verdict::Undecided, "{head} {id}");
     }
 }
+
+/// Symmetry that holds by construction is decided, not left undecided (an auditor's case:
+/// `s(t)·M` with a symmetric `M` stayed undecided because `sin` has no exact expansion).
+#[test]
+fn symmetric_by_construction_is_decided() {
+    let sym = "[[2, 0.5], [0.5, 1]]";
+    let holds = [
+        format!("P = {{ scalar = \"1+0.5*sin(t)\", times = {sym} }}"),
+        format!("P = {{ diag = [\"2+sin(t)\", \"2+sin(t)\"], times = {sym} }}"),
+        "P = { diag = [\"2+sin(t)\", \"3+cos(t)\"], times = [[1, 0], [0, 2]] }".to_string(),
+        "P = { diag = [\"2+sin(t)\", \"3+cos(t)\"], times = \"identity\" }".to_string(),
+        format!("P = {{ layers = [{sym}, {{ scalar = \"1+0.5*sin(t)\", times = {sym} }}], layer_time = 0.5 }}"),
+        "P = { scalar = \"2+cos(3*t)\", times = { random = { seed = 3, half_width = 1 }, make = \"symmetric\" } }".to_string(),
+        format!("P = {{ layers = [{{ random = {{ seed = 4, half_width = 1 }}, make = \"symmetric\" }}, {sym}], layer_time = 1 }}"),
+    ];
+    for head in &holds {
+        let (v, detail) = hyp(&sys2(head, ""), "key-query-symmetric");
+        assert_eq!(v, Verdict::Holds, "{head}: {detail}");
+    }
+    // Not symmetric by construction: a non-scalar diagonal times a non-diagonal matrix is
+    // refuted at a probe time, never claimed.
+    let (v, detail) = hyp(&sys2(&format!("P = {{ diag = [\"2+sin(t)\", \"3+cos(t)\"], times = {sym} }}"), ""), "key-query-symmetric");
+    assert_eq!(v, Verdict::Fails, "{detail}");
+    let (v, _) = hyp(&sys2("P = { layers = [[[1, 0.5], [0.5, 1]], [[1, 0.5], [0.4, 1]]], layer_time = 0.5 }", ""), "key-query-symmetric");
+    assert_ne!(v, Verdict::Holds);
+}

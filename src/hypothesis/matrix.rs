@@ -115,7 +115,7 @@ pub fn symmetric(m: &MatrixFn, d: usize) -> Fact {
         }
         return (Verdict::Holds, "M = Mᵀ exactly (decimal inputs)".into(), json!({ "reason": "exact" }));
     }
-    if let Some(f) = structurally_symmetric(m) {
+    if let Some(f) = structurally_symmetric(m, d) {
         return f;
     }
     let diff = probe_difference(m, d, |a| {
@@ -131,12 +131,48 @@ pub fn symmetric(m: &MatrixFn, d: usize) -> Fact {
     }
 }
 
-/// Entrywise expressions whose mirror entries are identical trees are symmetric for every `t`.
-fn structurally_symmetric(m: &MatrixFn) -> Option<Fact> {
-    let MatrixFn::Entrywise(rows) = m else { return None };
-    let d = rows.len();
-    let same = (0..d).all(|i| (0..i).all(|j| rows[i][j].root() == rows[j][i].root()));
-    same.then(|| (Verdict::Holds, "mirror entries are identical expressions".into(), json!({ "reason": "identical-expressions" })))
+/// Symmetry proved from how the matrix is written, for every `t`: the composite forms whose
+/// exact polynomial expansion is unavailable (`sin`, layers) but whose structure settles it.
+fn structurally_symmetric(m: &MatrixFn, d: usize) -> Option<Fact> {
+    if !symmetric_by_construction(m, d) {
+        return None;
+    }
+    let (detail, reason) = match m {
+        MatrixFn::Entrywise(_) => ("mirror entries are identical expressions", "identical-expressions"),
+        _ => ("symmetric by construction: a scalar multiple, a diagonal scaling or a layer schedule of symmetric matrices", "by-construction"),
+    };
+    Some((Verdict::Holds, detail.into(), json!({ "reason": reason })))
+}
+
+/// Each case is an identity for every `t`:
+/// - `I`, `0`, exact constants with equal mirror entries (rationals, compared exactly);
+/// - entrywise expressions whose mirror entries are identical trees (or equal polynomials);
+/// - `s(t)·M`: `(sM)ᵀ = s·Mᵀ = sM` when `M` is symmetric;
+/// - `diag(d)·M`: `d_i M_ij = d_j M_ji` when all `d_i` are one expression and `M` is
+///   symmetric, or when `M` is diagonal (then `diag(d)·M` is diagonal);
+/// - layers: every layer symmetric makes the matrix symmetric at every `t`.
+fn symmetric_by_construction(m: &MatrixFn, d: usize) -> bool {
+    match m {
+        MatrixFn::Identity | MatrixFn::Zero => true,
+        MatrixFn::Const(_) | MatrixFn::Random(_) => poly::constant_matrix(m, d).is_some_and(|e| (0..d).all(|i| (0..i).all(|j| e[i][j] == e[j][i]))),
+        MatrixFn::Entrywise(rows) => (0..d).all(|i| {
+            (0..i).all(|j| rows[i][j].root() == rows[j][i].root() || matches!((poly::of(rows[i][j].root()), poly::of(rows[j][i].root())), (Some(a), Some(b)) if a == b))
+        }),
+        MatrixFn::ScalarTimes { times, .. } => symmetric_by_construction(times, d),
+        MatrixFn::DiagTimes { diag, times } => {
+            let one_scalar = diag.iter().all(|e| e.root() == diag[0].root());
+            (one_scalar && symmetric_by_construction(times, d)) || diagonal_by_construction(times, d)
+        }
+        MatrixFn::Layers { layers, .. } => layers.iter().all(|l| symmetric_by_construction(l, d)),
+    }
+}
+
+/// `M(t)` is diagonal for every `t`: `I`, `0`, or exact constants with zero off-diagonal entries.
+fn diagonal_by_construction(m: &MatrixFn, d: usize) -> bool {
+    match m {
+        MatrixFn::Identity | MatrixFn::Zero => true,
+        _ => poly::constant_matrix(m, d).is_some_and(|e| (0..d).all(|i| (0..d).all(|j| i == j || e[i][j] == 0))),
+    }
 }
 
 /// The two matrices are written identically (same forms, same literal texts, same expression
