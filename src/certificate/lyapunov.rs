@@ -67,9 +67,17 @@ fn mat_vec(m: &IMat, v: &[Interval]) -> Vec<Interval> {
     m.iter().map(|r| dot(r, v)).collect()
 }
 
+/// `v/|v|` enclosed. Only the direction matters, so `v` is first divided by its largest
+/// magnitude `m` (a double, `v/m` enclosed, `unit(v/m) = unit(v)` exactly): `|v|²` of a tiny
+/// `v` such as `[1e-300, 0, 0]` would underflow to 0 and a huge one overflow.
 fn unit(v: Vec<Interval>) -> Result<Vec<Interval>, String> {
+    let m = v.iter().map(|x| x.mag()).fold(0.0, f64::max);
+    if !(m > 0.0 && m.is_finite()) {
+        return Err(format!("the hemisphere direction v cannot be normalised (largest magnitude {m:e})"));
+    }
+    let v: Vec<Interval> = v.into_iter().map(|x| x / point(m)).collect();
     let n = dot(&v, &v).sqrt();
-    if n.inf() <= 0.0 {
+    if !(n.inf() > 0.0) {
         return Err("the hemisphere direction v is zero".into());
     }
     Ok(v.into_iter().map(|x| x / n).collect())

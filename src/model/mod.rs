@@ -133,6 +133,12 @@ fn hemisphere_direction(sys: &System, y0: &DMatrix<f64>) -> Option<Vec<f64>> {
             mean
         }
     };
+    // Scaled by the largest magnitude first: `|v|²` of `[1e-300, 0, 0]` underflows to 0.
+    let m = v.amax();
+    if !(m > 0.0 && m.is_finite()) {
+        return None;
+    }
+    let v = v / m;
     let n = v.norm();
     Some(v.iter().map(|x| x / n).collect())
 }

@@ -134,8 +134,13 @@ impl System {
                     return Err(v.err(format!("expected {dim} numbers (dim = {dim}), found {}", items.len())));
                 }
                 let v_lits: Vec<Literal> = items.iter().map(Field::number).collect::<Result<_, _>>()?;
-                if v_lits.iter().all(|l| l.value == 0.0) {
+                // Decided on the exact literals: `1e-400` is not zero, though it rounds to 0.
+                let exact_zero = v_lits.iter().all(|l| crate::numeric::exact::rational(&l.text).is_some_and(|q| q == 0));
+                if exact_zero {
                     return Err(v.err("the hemisphere direction v must not be zero"));
+                }
+                if v_lits.iter().all(|l| l.value == 0.0) {
+                    return Err(v.err("every entry of the hemisphere direction v underflows to 0 in double precision: scale v up (only its direction matters)"));
                 }
                 Some(v_lits)
             }
