@@ -32,10 +32,13 @@ enum Command {
     Check(CheckArgs),
     /// Integrate a system in interval arithmetic and write a certificate that the theorem's
     /// Lyapunov functions behave as claimed along every solution from the initial set.
-    /// A run that cannot reach the target still writes a partial certificate (exit 1).
+    /// The first line says CERTIFIED (exit 0), NOT APPLICABLE (exit 3: the theorem's
+    /// hypotheses fail or are undecided, so only the enclosures and bounds are proved) or
+    /// PARTIAL (exit 1: the target was not reached; the partial certificate is still written).
     Certify(CertifyArgs),
-    /// Re-verify a certificate from its data alone. Exit 0: accepted; 1: rejected (the step or
-    /// claim and the reason are printed); 2: not a readable certificate.
+    /// Re-verify a certificate from its data alone. Exit 0: accepted (the first line says
+    /// whether the theorem applies and what is proved); 1: rejected (the step or claim and the
+    /// reason are printed); 2: not a readable certificate.
     Verify {
         /// The certificate (JSON).
         file: PathBuf,
@@ -181,7 +184,7 @@ struct CertifyArgs {
     /// Allowed growth of the enclosure width per unit time.
     #[arg(long, default_value_t = 1e-8)]
     tolerance: f64,
-    /// Give up after this many steps.
+    /// Give up after this many steps (a layer schedule needing more is refused up front).
     #[arg(long, default_value_t = 200_000)]
     max_steps: usize,
     /// Set representation of step ends (wrapping-effect control): Lohner's QR parallelepipeds,
@@ -429,22 +432,30 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
     let mut sink = Sink::file(&a.out)?;
     sink.write_str(&cert.to_json())?;
     sink.finish()?;
-    let last = cert.steps.last();
-    eprintln!(
-        "{} steps to t = {}, {} claims, {:.2} s: {}",
-        cert.steps.len(),
-        cert.end_time(),
-        cert.claims.len(),
-        cert.producer.seconds,
-        cert.producer.stop
-    );
-    if let Some(s) = last {
+    // The first line says what the certificate is, for people and for scripts: PARTIAL (exit 1)
+    // when the target was not reached, NOT APPLICABLE (exit 3) when the theorem's hypotheses do
+    // not hold (the enclosures and bounds are still proved, e.g. for a counterexample),
+    // CERTIFIED (exit 0) otherwise. `verify` re-checks all of it.
+    let reached = cert.end_time() >= opts.until || cert.producer.stop.starts_with("E ≤");
+    let headline = attncert::report::verdict::headline(&cert.theorem, &cert.verdict, cert.end_time(), cert.steps.len());
+    let (status, code) = match (reached, cert.verdict.as_str()) {
+        (false, _) => (format!("PARTIAL (stopped before t = {}: {})", opts.until, cert.producer.stop), 1),
+        (true, "holds") => ("CERTIFIED".to_string(), 0),
+        (true, _) => ("NOT APPLICABLE".to_string(), 3),
+    };
+    let mut text = format!("{status} {}: {headline}\n", a.out.display());
+    for c in &cert.claims {
+        let f = c.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+        text += &format!("  {}{f} <= {:e}\n", c.kind, c.bound);
+    }
+    Sink::stdout().write_str(&text)?;
+    eprintln!("{} steps to t = {}, {} claims, {:.2} s: {}", cert.steps.len(), cert.end_time(), cert.claims.len(), cert.producer.seconds, cert.producer.stop);
+    if let Some(s) = cert.steps.last() {
         let (lo, hi) = s.end.approx_hull();
         let w = lo.iter().zip(&hi).map(|(l, h)| h - l).fold(0.0, f64::max);
         eprintln!("final enclosure width {w:.3e}; E at the end in [{:.3e}, {:.3e}] over the last step", s.misalignment[0], s.misalignment[1]);
     }
-    let reached = cert.end_time() >= opts.until || cert.producer.stop.starts_with("E ≤");
-    Ok(if reached { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(ExitCode::from(code))
 }
 
 fn progress_bar(until: f64) -> indicatif::ProgressBar {
@@ -465,7 +476,7 @@ fn cmd_verify(file: PathBuf) -> Result<ExitCode> {
     let mut text = String::new();
     let code = match outcome {
         Ok(ok) => {
-            let _ = writeln!(text, "ACCEPTED {}: theorem {} ({}), {} steps, t in [0, {}]", file.display(), cert.theorem, ok.verdict, ok.steps, ok.end_time);
+            let _ = writeln!(text, "ACCEPTED {}: {}", file.display(), attncert::report::verdict::accepted(&cert.theorem, &ok));
             for c in &ok.claims {
                 let f = c.claim.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
                 let _ = writeln!(text, "  {}{f} <= {:e} (proved <= {:e})", c.claim.kind, c.claim.bound, c.proved);

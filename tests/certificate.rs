@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use attncert::certificate::check::verify;
-use attncert::certificate::{Certificate, SystemSource};
+use attncert::certificate::{Certificate, Claim, SystemSource};
 use attncert::certify::{certify, Options, Sets};
 use attncert::simulate::{simulate, Method};
 use attncert::system::{doc, System};
@@ -298,4 +298,115 @@ fn verify_and_report_commands() {
     assert_eq!(run(&["report", golden, "-o", html.to_str().unwrap()]).0, 0);
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("VERIFIED"));
+}
+
+/// An auditor's false ACCEPT: with no steps the maximum of the derivative bounds was −∞, so a
+/// claim `dV_P/dt ≤ -1e300` passed. Every proved value must come from an enclosure.
+#[test]
+fn an_empty_certificate_proves_nothing_about_derivatives() {
+    let mut c = base();
+    c.steps.clear();
+    c.claims = vec![Claim { kind: "lyapunov-nonincreasing".into(), bound: -1e300, function: Some("V_P".into()) }];
+    let why = rejected(&c);
+    assert!(why.starts_with("claim 1: a certificate without steps proves nothing about a derivative"), "{why}");
+    // What an empty certificate does prove: bounds at t = 0 from the initial set itself.
+    let mut c = base();
+    c.steps.clear();
+    c.claims = vec![Claim { kind: "misalignment-at-end".into(), bound: 2.5, function: None }];
+    let ok = verify(&c).expect("E(y(0)) ≤ 2.5 holds (E ≤ 2 on the sphere)");
+    assert_eq!(ok.end_time, 0.0);
+    assert!(ok.claims[0].proved.is_finite() && ok.claims[0].proved > 0.1, "E of the paper's tokens at t = 0");
+    c.claims[0].bound = 1e-3;
+    assert!(rejected(&c).starts_with("claim 1: misalignment-at-end claims ≤"));
+}
+
+/// `-1e400` reads as −∞ (and NaN cannot be written, but a program could build it): a bound
+/// that is not a finite number is rejected before it is compared.
+#[test]
+fn non_finite_claim_bounds_are_rejected() {
+    let c = base();
+    let text = c.to_json().replacen("\"claims\":[", "\"claims\":[{\"kind\":\"lyapunov-nonincreasing\",\"bound\":-1e400,\"function\":\"V_P\"},", 1);
+    let back = Certificate::parse(Path::new("c.json"), &text).expect("parses");
+    assert_eq!(back.claims[0].bound, f64::NEG_INFINITY);
+    assert!(rejected(&back).starts_with("claim 1: the bound -inf is not a finite number"), "{}", rejected(&back));
+    for bound in [f64::NAN, f64::INFINITY] {
+        let mut c = base();
+        c.claims[0].bound = bound;
+        assert!(rejected(&c).contains("is not a finite number"));
+    }
+}
+
+/// Claims must name a function exactly when their kind is about one: a report would otherwise
+/// print "misalignment-at-end V_P ≤ …" for a bound on E.
+#[test]
+fn claims_name_functions_only_where_their_kind_takes_one() {
+    let mut c = base();
+    let e = c.claims.iter().position(|c| c.kind == "misalignment-at-end").unwrap();
+    c.claims[e].function = Some("V_P".into());
+    assert!(rejected(&c).contains("is about no Lyapunov function, but names 'V_P'"));
+    let mut c = base();
+    let l = c.claims.iter().position(|c| c.kind == "lyapunov-at-end").unwrap();
+    c.claims[l].function = None;
+    assert!(rejected(&c).contains("lyapunov-at-end must name a Lyapunov function"));
+}
+
+/// certify's first line and exit code say whether the theorem applies; verify's first line too.
+#[test]
+fn certify_and_verify_say_whether_the_theorem_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("c.json");
+    let c = cert.to_str().unwrap();
+    let sec7_3 = common::repo("theorems/examples/sec7_3.toml");
+    // Theorem 4.1 needs U = I; 7.3's U is not: the certificate only proves enclosures.
+    let (code, out, err) = run(&["certify", sec7_3.to_str().unwrap(), "--theorem", "4.1", "--until", "0.05", "-o", c]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.starts_with(&format!("NOT APPLICABLE {c}: theorem 4.1 does NOT apply (its hypotheses fail")), "{out}");
+    let (code, out, _) = run(&["verify", c]);
+    assert_eq!(code, 0, "an accepted certificate exits 0 whatever the verdict: {out}");
+    assert!(out.starts_with(&format!("ACCEPTED {c}: theorem 4.1 does NOT apply")) && out.contains("not the theorem's conclusion"), "{out}");
+    // The theorem that applies.
+    let (code, out, err) = run(&["certify", sec7_3.to_str().unwrap(), "--theorem", "6.1", "--until", "0.05", "-o", c]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with(&format!("CERTIFIED {c}: theorem 6.1 applies")), "{out}");
+    let (code, out, _) = run(&["verify", c]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("ACCEPTED {c}: theorem 6.1 applies")), "{out}");
+    // The target not reached: PARTIAL, exit 1.
+    let (code, out, _) = run(&["certify", sec7_3.to_str().unwrap(), "--theorem", "6.1", "--until", "1", "--max-steps", "2", "-o", c]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("PARTIAL (stopped before t = 1"), "{out}");
+}
+
+/// A layer schedule that needs more steps than --max-steps is refused up front (an auditor's
+/// case ran for minutes with no output: about 5·10⁸ steps).
+#[test]
+fn certify_refuses_schedules_beyond_max_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fast.toml");
+    std::fs::write(&f, "tokens = 2\ndim = 2\n[[heads]]\nP = { layers = [\"identity\", [[2, 0], [0, 1]]], layer_time = 1e-9 }\n[initial]\ntokens = [[1, 0], [0.6, 0.8]]\n").unwrap();
+    let out = dir.path().join("c.json");
+    let (code, _, err) = run(&["certify", f.to_str().unwrap(), "--theorem", "4.1", "--until", "0.5", "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("boundaries before t = 0.5") && err.contains("--max-steps"), "{err}");
+    assert!(!out.exists());
+}
+
+/// A hemisphere direction of tiny magnitude is a direction, not zero: `|v|²` underflowed.
+#[test]
+fn a_tiny_hemisphere_direction_is_normalised() {
+    let text = std::fs::read_to_string(common::repo("theorems/examples/sec7_2.toml")).unwrap();
+    let tiny = text.replace("v = [1, 0, 0]", "v = [1e-300, 0, 0]");
+    assert_ne!(tiny, text);
+    let c = make(&tiny, "4.1", 0.02, Sets::Box);
+    let ok = verify(&c).unwrap_or_else(|r| panic!("{r}"));
+    let same = make(&text, "4.1", 0.02, Sets::Box);
+    // The same direction gives the same function (up to the enclosure of the literal 1e-300).
+    let (a, b) = (c.steps[0].values[0], same.steps[0].values[0]);
+    assert!((a[0] - b[0]).abs() <= 1e-12 && (a[1] - b[1]).abs() <= 1e-12, "{a:?} vs {b:?}");
+    assert!(ok.claims.iter().any(|c| c.claim.kind == "lyapunov-nonincreasing"));
+    // Below the double range it is said so; exactly zero is refused as zero.
+    let under = common::system_error(&text.replace("v = [1, 0, 0]", "v = [1e-400, 0, 0]"));
+    assert!(under.contains("underflows to 0 in double precision"), "{under}");
+    let zero = common::system_error(&text.replace("v = [1, 0, 0]", "v = [0, 0.0, 0e5]"));
+    assert!(zero.contains("must not be zero"), "{zero}");
 }

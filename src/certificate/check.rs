@@ -79,6 +79,14 @@ fn at_claim(c: usize, reason: impl Into<String>) -> Rejection {
     Rejection { step: None, claim: Some(c), reason: reason.into() }
 }
 
+/// Whether an enclosure the checker computed can carry a proof: non-empty and bounded.
+/// Comparisons with an empty interval (inf = +∞, sup = −∞) succeed vacuously, and inari
+/// returns one for operations outside their domain (`sqrt` of a negative interval, `x/[0, 0]`),
+/// so every enclosure is tested before it is compared.
+fn proper(x: Interval) -> bool {
+    !x.is_empty() && x.inf().is_finite() && x.sup().is_finite()
+}
+
 /// The certifiable theorems.
 /// The order of the a-priori operator (see `flow::apriori_operator`: order 1 suffers from
 /// the overestimation of `F` over the box, higher orders cost a series at the start set for
@@ -205,6 +213,9 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     let img = flow::image(dy, (step.t0, step.t1), (step.order, step.variational_order), start, &bx, &rem)?;
     let ours = flow::coordinates(&img, &end)?;
     let frame = if end.b.is_some() { "in the end set's frame, " } else { "" };
+    if let Some(c) = (0..n).find(|&c| !proper(ours[c])) {
+        return Err(format!("the checker's enclosure of the flow at t1 is empty or unbounded at {} (nothing is proved)", flow::coord(dy, c)));
+    }
     if let Some(c) = (0..n).find(|&c| !ours[c].subset(end.r[c])) {
         return Err(format!(
             "end does not contain the flow at t1 = {:e}: {frame}{} is in [{:e}, {:e}], end gives [{:e}, {:e}]",
@@ -225,6 +236,9 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
         return Err(format!("records {} values and {} derivative bounds, the theorem has {} functions", step.values.len(), step.derivative_upper.len(), values.len()));
     }
     for (i, name) in funcs.names.iter().enumerate() {
+        if !proper(values[i]) || !rates[i].is_finite() {
+            return Err(format!("the checker could not enclose {name} or bound its derivative over the box (nothing is proved)"));
+        }
         let [lo, hi] = step.values[i];
         if !(lo <= values[i].inf() && values[i].sup() <= hi) {
             return Err(format!("{name} over the box is in [{:e}, {:e}], not inside the recorded [{lo:e}, {hi:e}]", values[i].inf(), values[i].sup()));
@@ -234,6 +248,9 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
         }
     }
     let e = lyapunov::misalignment(&tokens);
+    if !proper(e) {
+        return Err("the checker could not enclose E over the box (nothing is proved)".into());
+    }
     let [lo, hi] = step.misalignment;
     if !(lo <= e.inf() && e.sup() <= hi) {
         return Err(format!("E over the box is in [{:e}, {:e}], not inside the recorded [{lo:e}, {hi:e}]", e.inf(), e.sup()));
@@ -248,9 +265,23 @@ fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Cla
         Some(name) => Some(funcs.names.iter().position(|n| n == name).ok_or(format!("no Lyapunov function named '{name}'"))?),
         None => None,
     };
+    // A bound of ±∞ (JSON `-1e400` reads as −∞) or NaN says nothing a reader can use.
+    if !claim.bound.is_finite() {
+        return Err(format!("the bound {} is not a finite number", claim.bound));
+    }
+    let takes_function = matches!(kind, ClaimKind::LyapunovNonincreasing | ClaimKind::LyapunovAtEnd);
+    match (&claim.function, takes_function) {
+        (None, true) => return Err(format!("{} must name a Lyapunov function", claim.kind)),
+        (Some(name), false) => return Err(format!("{} is about no Lyapunov function, but names '{name}'", claim.kind)),
+        _ => {}
+    }
     let tokens = dy.tokens(&last.hull());
+    // Every proved value below is the upper end of an enclosure the checker computed itself
+    // (over `last`, or recorded per step and verified against its own): never the neutral
+    // element of an empty maximum, which would "prove" any bound.
     let proved = match kind {
         // D⁺V ≤ (recorded bound) ≤ bound ≤ 0 on every step, V continuous: V is non-increasing.
+        // Without steps nothing is known about a derivative.
         ClaimKind::LyapunovNonincreasing => {
             let f = function.ok_or("names no function")?;
             if funcs.leading != Some(f) {
@@ -259,17 +290,21 @@ fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Cla
             if !(claim.bound <= 0.0) {
                 return Err(format!("a derivative bound {:e} > 0 does not make a function non-increasing", claim.bound));
             }
+            if cert.steps.is_empty() {
+                return Err("a certificate without steps proves nothing about a derivative".into());
+            }
             cert.steps.iter().map(|s| s.derivative_upper[f]).fold(f64::NEG_INFINITY, f64::max)
         }
         // Every solution is in `last` at T: E, the angle, V there are bounded by their
-        // enclosures over `last`.
+        // enclosures over `last` (the initial set when there are no steps: then T = 0).
         ClaimKind::MisalignmentAtEnd => lyapunov::misalignment(&tokens).sup(),
         ClaimKind::MaxAngleAtEnd => lyapunov::max_angle(&tokens).sup(),
-        ClaimKind::LyapunovAtEnd => {
-            let f = function.ok_or("names no function")?;
-            funcs.values(&tokens)[f].sup()
-        }
+        ClaimKind::LyapunovAtEnd => funcs.values(&tokens)[function.ok_or("names no function")?].sup(),
     };
+    // The sup of an empty enclosure is −∞: it would pass any bound.
+    if !proved.is_finite() {
+        return Err(format!("the checker's bound for {} is {proved:e}, not a finite number (nothing is proved)", claim.kind));
+    }
     if !(proved <= claim.bound) {
         return Err(format!("{} claims ≤ {:e}, but the certificate proves only ≤ {:e}", claim.kind, claim.bound, proved));
     }

@@ -401,7 +401,8 @@ pub fn apriori_holds(dy: &Dynamics, t0: f64, t1: f64, a: u32, start: &[Interval]
     let at_start = start_series(dy, t0, a, start)?;
     let (reach, over) = apriori_operator(dy, t0, t1, a, start, &at_start, bx)?;
     for (c, (r, b)) in reach.iter().zip(bx).enumerate() {
-        if !(b.inf() < r.inf() && r.sup() < b.sup()) {
+        // An empty `r` (an operation outside its domain) would pass the comparison vacuously.
+        if r.is_empty() || !(b.inf() < r.inf() && r.sup() < b.sup()) {
             return Err(format!(
                 "a-priori inclusion fails at {}: the order-{a} operator gives [{:e}, {:e}], not inside the box ({:e}, {:e})",
                 coord(dy, c),

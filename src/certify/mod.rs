@@ -62,6 +62,15 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     if !(2..crate::numeric::jet::MAX_LEN as u32).contains(&opts.order) {
         return Err(Error::Usage(format!("--order must be in 2..={}, got {}", crate::numeric::jet::MAX_LEN - 1, opts.order)));
     }
+    // Each layer boundary costs at least two steps (one up to it, an order-1 step across):
+    // refuse up front what cannot fit in --max-steps rather than stop after hours.
+    let boundaries = sys.layer_boundaries_before(opts.until);
+    if 2.0 * boundaries > opts.max_steps as f64 {
+        return Err(Error::Usage(format!(
+            "the layer schedule has about {boundaries:.3e} boundaries before t = {}, and certifying needs at least two steps per boundary: more than --max-steps {} (use a shorter --until, a larger layer_time, or raise --max-steps)",
+            opts.until, opts.max_steps
+        )));
+    }
     let spec = theorem::all()?
         .into_iter()
         .find(|s| s.id == opts.theorem)

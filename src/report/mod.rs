@@ -5,3 +5,4 @@ pub mod certificate;
 pub mod check;
 pub mod output;
 pub mod samples;
+pub mod verdict;
