@@ -198,6 +198,7 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     if step.order as usize >= MAX_LEN || step.variational_order as usize >= MAX_LEN || step.variational_order == 0 {
         return Err(format!("order {} or variational order {} is outside 1..={}", step.order, step.variational_order, MAX_LEN - 1));
     }
+    flow::check_step_cost(dy, step.order, step.variational_order)?;
     let n = dy.len();
     if step.apriori.center.is_some() || step.apriori.matrix.is_some() {
         return Err("box must be a plain box".into());

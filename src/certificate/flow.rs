@@ -239,10 +239,8 @@ const MEMORY_LIMIT: f64 = 8.0 * (1u64 << 30) as f64;
 /// to `MAX_LEN` coefficients of 32 bytes, and `heads·2(ℓd² + ℓ²d) + ℓd²` product terms of
 /// 16 bytes (the matrix–vector products with `P`, `U` and `W`, and the attention sums).
 fn check_size(sys: &System) -> Result<(), String> {
-    let (l, d, heads) = (sys.tokens as f64, sys.dim as f64, sys.heads.len() as f64);
-    let nodes = heads * (3.0 * l * l + 3.0 * l * d) + 3.0 * l * d;
-    let terms = heads * 2.0 * (l * d * d + l * l * d) + l * d * d;
-    let n = l * d;
+    let (nodes, terms) = tape_size(sys);
+    let n = (sys.tokens * sys.dim) as f64;
     let bytes = 32.0 * nodes * MAX_LEN as f64 + 16.0 * terms + 16.0 * 16.0 * n * n;
     if bytes > MEMORY_LIMIT {
         return Err(format!(
@@ -255,6 +253,41 @@ fn check_size(sys: &System) -> Result<(), String> {
             nodes,
             terms,
             bytes / (1u64 << 30) as f64
+        ));
+    }
+    Ok(())
+}
+
+/// The fused tape's estimated nodes and product terms (see [`check_size`]).
+fn tape_size(sys: &System) -> (f64, f64) {
+    let (l, d, heads) = (sys.tokens as f64, sys.dim as f64, sys.heads.len() as f64);
+    (heads * (3.0 * l * l + 3.0 * l * d) + 3.0 * l * d, heads * 2.0 * (l * d * d + l * l * d) + l * d * d)
+}
+
+/// The most work one step may ask of the checker, in product-term coefficient operations (about
+/// a minute on one core): the paper's systems need below 10⁸, the largest certified ones
+/// (10 tokens in `d = 100` at `q = 5`) about 10¹⁰.
+pub const STEP_WORK_LIMIT: f64 = 2e11;
+
+/// Refuses a step whose order `p` and variational order `q` would make the checker's own
+/// enclosure of it too costly, before any of it is computed (a certificate of a few hundred
+/// kilobytes must not keep `verify` busy for hours). The series costs about `terms·p²`; the
+/// variational matrices, `n` directions through every term, `n·terms·(q+1)²`, and they hold
+/// `2q + 3` dense `n×n` interval matrices at once (`A_k` at the start set and over the box,
+/// `M`, `M·B`).
+pub fn check_step_cost(dy: &Dynamics, order: u32, q: u32) -> Result<(), String> {
+    let (_, terms) = tape_size(dy.sys);
+    let n = dy.len() as f64;
+    let (p, q) = (f64::from(order.max(1)), f64::from(q.max(1)));
+    let work = terms * (p + 1.0) * (p + 1.0) + if order > 1 { n * terms * (q + 1.0) * (q + 1.0) } else { 0.0 };
+    let bytes = if order > 1 { (2.0 * q + 3.0) * n * n * 16.0 } else { 0.0 };
+    if work > STEP_WORK_LIMIT || bytes > MEMORY_LIMIT {
+        return Err(format!(
+            "order {order} with variational order {} is too costly for {} variables (about {work:.1e} operations and {:.1} GiB; at most {STEP_WORK_LIMIT:.0e} and {:.0} GiB)",
+            q,
+            dy.len(),
+            bytes / (1u64 << 30) as f64,
+            MEMORY_LIMIT / (1u64 << 30) as f64
         ));
     }
     Ok(())

@@ -179,6 +179,42 @@ impl ClaimKind {
     }
 }
 
+/// Refuses numbers whose text a double cannot hold: `1e400` would read as ∞ and `1e-400` as
+/// 0, so the file would state a value that was never checked (a radius of `1e-400` checked as
+/// the exact tokens). `at` is the field path, for the message.
+fn reject_unrepresentable(path: &Path, v: &serde_json::Value, at: &mut String) -> Result<(), InputError> {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            let text = n.to_string();
+            let x: f64 = text.parse().unwrap_or(f64::NAN);
+            let nonzero_text = text.split(['e', 'E']).next().is_some_and(|m| m.bytes().any(|b| (b'1'..=b'9').contains(&b)));
+            if !x.is_finite() || (x == 0.0 && nonzero_text) {
+                return Err(InputError::new(path, at.clone(), format!("the number {text} is not representable as a double (it would read as {x})")));
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            let len = at.len();
+            at.push_str(&format!("[{i}]"));
+            let r = reject_unrepresentable(path, item, at);
+            at.truncate(len);
+            r
+        }),
+        Value::Object(map) => map.iter().try_for_each(|(k, item)| {
+            let len = at.len();
+            if !at.is_empty() {
+                at.push('.');
+            }
+            at.push_str(k);
+            let r = reject_unrepresentable(path, item, at);
+            at.truncate(len);
+            r
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Certificate {
     /// The time the certificate reaches (`0` without steps).
     pub fn end_time(&self) -> f64 {
@@ -207,7 +243,11 @@ impl Certificate {
             Some(v) => return Err(InputError::new(path, "version", format!("version {v} is not supported (this program reads {VERSION})"))),
             None => return Err(InputError::new(path, "version", "missing or not an integer")),
         }
-        serde_json::from_value(head).map_err(|e| InputError::new(path, "", format!("malformed certificate: {e}")))
+        reject_unrepresentable(path, &head, &mut String::new())?;
+        // Parsed again from the text, not from `head`: a `Value` keeps only the last of
+        // duplicate keys, and a certificate saying `"verdict": "fails", "verdict": "holds"`
+        // must not read as either. The derived reader refuses duplicate fields.
+        serde_json::from_str(text).map_err(|e| InputError::new(path, "", format!("malformed certificate: {e}")))
     }
 
     /// The certificate as JSON text.

@@ -83,6 +83,8 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let mut t = 0.0;
     let mut h = 0.05_f64.min(opts.until);
     let mut q = opts.variational_order.min(3);
+    // The checker refuses steps beyond its work budget: say so now, not after the first step.
+    flow::check_step_cost(&dy, opts.order, q).map_err(|e| Error::Usage(format!("cannot certify: {e} (lower --order)")))?;
     let stop = loop {
         if t >= opts.until {
             break format!("reached t = {}", opts.until);
@@ -203,7 +205,7 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
                     eprintln!("t = {t}, h = {h_eff:e}, order {order}, q {q}: grow {grow:e}, wrap {wrap:e}, budget {budget:e}");
                 }
-                if wrap > 0.25 * budget && q < opts.variational_order.min(order) {
+                if wrap > 0.25 * budget && q < opts.variational_order.min(order) && flow::check_step_cost(dy, order, q + 1).is_ok() {
                     q += 1;
                     continue;
                 }
