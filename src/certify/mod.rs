@@ -85,7 +85,14 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let mut q = opts.variational_order.min(3);
     // The checker refuses steps beyond its work budget: say so now, not after the first step.
     flow::check_step_cost(&dy, opts.order, q).map_err(|e| Error::Usage(format!("cannot certify: {e} (lower --order)")))?;
+    // Order-1 steps are meant for single kinks and layer boundaries; a long run of them means
+    // the Taylor enclosure fails everywhere (e.g. attention scores whose exponentials leave the
+    // double range), and would crawl on in steps of 1e-9 until --max-steps.
+    let mut first_order_run = 0usize;
     let stop = loop {
+        if first_order_run >= MAX_FIRST_ORDER_RUN {
+            break format!("the Taylor enclosure failed at every step from t = {t} on ({MAX_FIRST_ORDER_RUN} first-order steps in a row; are the attention scores y_iᵀPy_j beyond exp's double range?)");
+        }
         if t >= opts.until {
             break format!("reached t = {}", opts.until);
         }
@@ -102,6 +109,7 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
                 t = step.t1;
                 set = next;
                 (h, q) = (next_h, next_q);
+                first_order_run = if step.order == 1 { first_order_run + 1 } else { 0 };
                 steps.push(step);
                 progress(t);
             }
@@ -171,6 +179,9 @@ fn end_set(img: &Image, sets: Sets) -> std::result::Result<Set, String> {
     end.r = flow::coordinates(img, &end)?;
     Ok(end)
 }
+
+/// Consecutive first-order steps after which the producer gives up.
+const MAX_FIRST_ORDER_RUN: usize = 200;
 
 /// The smallest step tried before giving up.
 const H_MIN: f64 = 1e-9;
