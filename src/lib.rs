@@ -2,6 +2,7 @@
 //! in transformers (Rodríguez Abella, Silvestre, Tabuada: *The Asymptotic Behavior of Attention in
 //! Transformers*). See `ARCHITECTURE.md` for the module map and where the trust line runs.
 
+pub mod campaign;
 pub mod certificate;
 pub mod certify;
 pub mod error;

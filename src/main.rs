@@ -51,6 +51,11 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Fuzz campaigns: draw systems that satisfy a theorem's hypotheses (all but the --relax'ed
+    /// ones, whose negation is sought), simulate them, and confirm, shrink and certify every
+    /// case that breaks the conclusion. Exit 0: no finding; 1: findings; 2: bad input.
+    /// `attncert fuzz merge DIR...` summarises the JSON lines of shards.
+    Fuzz(FuzzArgs),
     /// Write a system with every random draw and default made explicit, as a JSON system file
     /// (used by the NumPy baseline in bench/).
     Export {
@@ -159,6 +164,75 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct FuzzArgs {
+    #[command(subcommand)]
+    merge: Option<FuzzCommand>,
+    /// The theorem to attack: 3.2, 4.1, 5.1, 6.1 or the conjecture c6.1.
+    #[arg(long)]
+    theorem: Option<String>,
+    /// A hypothesis of the theorem no longer enforced (its negation is sought); repeatable or
+    /// comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    relax: Vec<String>,
+    /// Number of cases of the whole campaign (a shard runs its share). Default 1000, or
+    /// unlimited with --time.
+    #[arg(long)]
+    cases: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    time: Option<f64>,
+    /// Master seed: case i draws from the stream mix(seed, i) on every platform.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Tokens per case, a range like 2..6 (default per theorem).
+    #[arg(long)]
+    tokens: Option<String>,
+    /// Dimension d per case, a range like 2..4.
+    #[arg(long)]
+    dim: Option<String>,
+    /// Heads per case, a range like 1..3.
+    #[arg(long)]
+    heads: Option<String>,
+    /// Run the discrete layer map instead of the flow (needs --tau or --tau-scan).
+    #[arg(long)]
+    discrete: bool,
+    /// Layer step of the discrete model.
+    #[arg(long, requires = "discrete", conflicts_with = "tau_scan")]
+    tau: Option<f64>,
+    /// Draw τ per case, log-uniform on a range like 0.05..5.
+    #[arg(long, requires = "discrete")]
+    tau_scan: Option<String>,
+    /// Directory for the JSON lines, the findings' system files and their certificates.
+    #[arg(short, long)]
+    out: Option<std::path::PathBuf>,
+    /// Standard output: text (findings and a summary) or jsonl (one JSON object per case).
+    #[arg(long, value_enum, default_value_t = CampaignFormat::Text)]
+    format: CampaignFormat,
+    /// Run shard k of N: the cases i ≡ k (mod N).
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Only observe: no confirmation, shrinking or certificates of findings.
+    #[arg(long)]
+    observe_only: bool,
+}
+
+#[derive(Subcommand)]
+enum FuzzCommand {
+    /// Summarise the JSON lines (*.jsonl) of campaigns or shards: files or directories.
+    Merge {
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CampaignFormat {
+    Text,
+    Jsonl,
+}
+
+#[derive(Args)]
 struct CertifyArgs {
     /// The system file (TOML, or JSON by extension).
     file: PathBuf,
@@ -205,6 +279,7 @@ fn main() -> ExitCode {
         Command::Verify { file } => cmd_verify(file),
         Command::Report { file, out } => cmd_report(file, out),
         Command::Export { file, out } => cmd_export(file, out),
+        Command::Fuzz(a) => cmd_fuzz(a),
     };
     match result {
         Ok(code) => code,
@@ -507,4 +582,118 @@ fn cmd_report(file: PathBuf, out: PathBuf) -> Result<ExitCode> {
     sink.write_str(&text)?;
     sink.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `a..b` (inclusive) or a single number.
+fn parse_range(flag: &str, text: Option<&str>, default: (usize, usize)) -> Result<(usize, usize)> {
+    let Some(text) = text else { return Ok(default) };
+    let bad = || Error::Usage(format!("{flag} {text}: expected a range like 2..6 or a number"));
+    let (a, b) = text.split_once("..").unwrap_or((text, text));
+    let (a, b) = (a.trim().parse::<usize>().map_err(|_| bad())?, b.trim().parse::<usize>().map_err(|_| bad())?);
+    Ok((a, b))
+}
+
+fn parse_f64_range(flag: &str, text: &str) -> Result<(f64, f64)> {
+    let bad = || Error::Usage(format!("{flag} {text}: expected a range like 0.05..5"));
+    let (a, b) = text.split_once("..").ok_or_else(bad)?;
+    Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?))
+}
+
+fn parse_shard(text: &str) -> Result<(u64, u64)> {
+    let bad = || Error::Usage(format!("--shard {text}: expected k/N with 0 ≤ k < N"));
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    Ok((k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?))
+}
+
+fn campaign_options(a: &FuzzArgs) -> Result<attncert::campaign::Options> {
+    use attncert::campaign::{generate::Ranges, Layers, Options};
+    let theorem = a.theorem.clone().ok_or_else(|| Error::Usage("fuzz needs --theorem (3.2, 4.1, 5.1, 6.1 or c6.1), or `fuzz merge DIR...`".into()))?;
+    let d = Options::default_ranges(&theorem);
+    let ranges = Ranges {
+        tokens: parse_range("--tokens", a.tokens.as_deref(), d.tokens)?,
+        dim: parse_range("--dim", a.dim.as_deref(), d.dim)?,
+        heads: parse_range("--heads", a.heads.as_deref(), d.heads)?,
+    };
+    let layers = match (a.discrete, a.tau, &a.tau_scan) {
+        (false, _, _) => None,
+        (true, Some(t), None) => Some(Layers::Tau(t)),
+        (true, None, Some(r)) => {
+            let (lo, hi) = parse_f64_range("--tau-scan", r)?;
+            Some(Layers::Scan(lo, hi))
+        }
+        (true, _, _) => return Err(Error::Usage("--discrete needs --tau τ or --tau-scan a..b".into())),
+    };
+    let cases = match (a.cases, a.time) {
+        (Some(n), _) => n,
+        (None, Some(_)) => u64::MAX,
+        (None, None) => 1000,
+    };
+    Ok(Options { theorem, relax: a.relax.clone(), cases, time: a.time, seed: a.seed, ranges, layers, shard: parse_shard(&a.shard)?, follow_up: !a.observe_only })
+}
+
+fn cmd_fuzz(a: FuzzArgs) -> Result<ExitCode> {
+    if let Some(FuzzCommand::Merge { paths }) = &a.merge {
+        let (summary, _) = attncert::campaign::record::merge(paths)?;
+        Sink::stdout().write_str(&summary.text())?;
+        return Ok(ExitCode::from(u8::from(!summary.findings.is_empty())));
+    }
+    let opts = campaign_options(&a)?;
+    opts.validate()?;
+    let mut lines = match &a.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.clone(), source: e })?;
+            let (k, n) = opts.shard;
+            let relaxed = if opts.relax.is_empty() { String::new() } else { format!("-relax-{}", opts.relax.join("+")) };
+            Some(Sink::file(&dir.join(format!("campaign-{}{relaxed}-seed{}-shard{k}of{n}.jsonl", opts.theorem, opts.seed)))?)
+        }
+        None => None,
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let total = if opts.cases == u64::MAX { 0 } else { attncert::campaign::shard_indices(opts.cases, opts.shard).count() as u64 };
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("fuzz {msg} {bar:30} {pos}/{len} cases, {per_sec}, elapsed {elapsed}, ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut stdout = Sink::stdout();
+    let mut findings = 0;
+    let summary = attncert::campaign::run(&opts, a.out.as_deref(), |o| {
+        let line = serde_json::to_string(&o.record).unwrap_or_default() + "\n";
+        if let Some(sink) = lines.as_mut() {
+            sink.write_str(&line)?;
+        }
+        let is_finding = o.class.is_some_and(|c| c.is_finding());
+        findings += usize::from(is_finding);
+        bar.set_message(format!("theorem {}, {findings} findings", opts.theorem));
+        bar.inc(1);
+        match a.format {
+            CampaignFormat::Jsonl => bar.suspend(|| stdout.write_str(&line)),
+            CampaignFormat::Text if is_finding => {
+                let r = &o.record;
+                let text = format!(
+                    "FINDING case {}: {} ({}){}{}\n",
+                    o.index,
+                    r["class"].as_str().unwrap_or("?"),
+                    r["proof"].as_str().unwrap_or("observed"),
+                    o.file.as_ref().map(|f| format!(", {f}")).unwrap_or_default(),
+                    r["certificate"].as_str().map(|f| format!(", certificate {f}")).unwrap_or_default()
+                );
+                bar.suspend(|| stdout.write_str(&text))
+            }
+            CampaignFormat::Text => Ok(()),
+        }
+    })?;
+    bar.finish_and_clear();
+    if let Some(sink) = lines {
+        sink.finish()?;
+    }
+    match a.format {
+        CampaignFormat::Text => stdout.write_str(&summary.text())?,
+        CampaignFormat::Jsonl => eprint!("{}", summary.text()),
+    }
+    Ok(ExitCode::from(u8::from(!summary.findings.is_empty())))
 }

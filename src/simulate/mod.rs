@@ -4,6 +4,7 @@
 //! Untrusted by design: nothing here is a proof. It is the fast path for exploration, plots,
 //! bulk runs and fuzzing; `certify` (issue 4) is where claims are made.
 
+pub mod observe;
 pub mod ode;
 pub mod runs;
 
