@@ -104,3 +104,42 @@ fn export_round_trips() {
     let b = attncert(&["simulate", json.to_str().unwrap(), "--at", "0,2", "--format", "csv"]).1;
     assert_eq!(a, b);
 }
+
+/// Output files get the permissions of an ordinary new file (0666 less the umask), where they
+/// used to be 0600 whatever the umask; a replaced file keeps its mode (a 0644 file used to turn
+/// 0600). Same `Sink` for every command's `-o/--out`.
+#[cfg(unix)]
+#[test]
+fn output_files_honour_the_umask_and_keep_an_existing_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_attncert");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let sh = |umask: &str, args: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask}; exec '{bin}' {args}"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let a = dir.path().join("a.csv");
+    let sim = |p: &std::path::Path| format!("simulate theorems/examples/sec7_1.toml --at 1 --out '{}'", p.display());
+    sh("022", &sim(&a));
+    assert_eq!(mode(&a), 0o644);
+    let b = dir.path().join("b.csv");
+    sh("077", &sim(&b));
+    assert_eq!(mode(&b), 0o600);
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o640)).unwrap();
+    sh("077", &sim(&a));
+    assert_eq!(mode(&a), 0o640, "an existing file keeps its mode");
+    let c = dir.path().join("c.json");
+    sh("022", &format!("export theorems/examples/sec7_1.toml -o '{}'", c.display()));
+    assert_eq!(mode(&c), 0o644);
+    let d = dir.path().join("d.json");
+    sh("002", &format!("check theorems/examples/sec7_1.toml --theorem 3.2 -o '{}'", d.display()));
+    assert_eq!(mode(&d), 0o664);
+    // Nothing but the outputs is left (no temporary files).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+}
