@@ -1,10 +1,11 @@
 //! The `attncert` command line: the only place that prints and picks exit codes.
 //!
 //! Exit codes: 0 success; 1 a computation failed (or, for `check`, a theorem fails);
-//! 2 bad input or usage.
+//! 2 bad input or usage. Standard output closed by its reader (`| head`) is no error: output
+//! stops quietly and the exit code is the one the command would have had (`Sink`).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -74,6 +75,32 @@ enum FormatArg {
     Json,
 }
 
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+/// The formats of `check`: it has no table to put in CSV.
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormatArg {
+    Text,
+    Json,
+}
+
+impl From<CheckFormatArg> for Format {
+    fn from(f: CheckFormatArg) -> Format {
+        match f {
+            CheckFormatArg::Text => Format::Text,
+            CheckFormatArg::Json => Format::Json,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SetsArg {
     Qr,
@@ -88,7 +115,7 @@ enum KernelArg {
     Reduced,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum MethodArg {
     /// Dormand–Prince 5(4), adaptive, with dense output.
     Dopri5,
@@ -98,6 +125,18 @@ enum MethodArg {
     Rk4,
 }
 
+impl MethodArg {
+    fn name(self) -> &'static str {
+        match self {
+            MethodArg::Dopri5 => "dopri5",
+            MethodArg::Dop853 => "dop853",
+            MethodArg::Rk4 => "rk4",
+        }
+    }
+}
+
+// Flags that only apply with others are `Option`s, so that one given where it has no effect is
+// refused (`check_simulate_flags`) instead of silently ignored; the defaults are in the help.
 #[derive(Args)]
 struct SimulateArgs {
     /// The system file (TOML, or JSON by extension).
@@ -108,43 +147,45 @@ struct SimulateArgs {
     /// Exact times to report, comma-separated (e.g. 0,1,5,10).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     at: Option<Vec<f64>>,
-    /// Number of evenly spaced report times on [0, until], both ends included.
-    #[arg(long, default_value_t = 11)]
-    samples: usize,
-    /// Integrator of the continuous model.
-    #[arg(long, value_enum, default_value_t = MethodArg::Dopri5)]
-    method: MethodArg,
-    /// Relative tolerance (dopri5, dop853).
-    #[arg(long, default_value_t = 1e-10)]
-    rtol: f64,
-    /// Absolute tolerance (dopri5, dop853).
-    #[arg(long, default_value_t = 1e-12)]
-    atol: f64,
+    /// Number of evenly spaced report times on [0, until], both ends included [default: 11]
+    /// (not with --at).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Integrator of the continuous model [default: dopri5] (not with --discrete).
+    #[arg(long, value_enum)]
+    method: Option<MethodArg>,
+    /// Relative tolerance of dopri5 and dop853 [default: 1e-10].
+    #[arg(long)]
+    rtol: Option<f64>,
+    /// Absolute tolerance of dopri5 and dop853 [default: 1e-12].
+    #[arg(long)]
+    atol: Option<f64>,
     /// Float kernel: reduced (Y = Y₀·Φ, ℓ×ℓ state; needs U = I and P = s(t)·diag(…)·C) where it
     /// applies and ℓ ≤ d, else batched (d×ℓ tokens, any system).
     #[arg(long, value_enum, default_value_t = KernelArg::Auto)]
     kernel: KernelArg,
-    /// Fixed step (rk4).
-    #[arg(long, default_value_t = 1e-3)]
-    step: f64,
+    /// Fixed step of --method rk4 [default: 1e-3].
+    #[arg(long)]
+    step: Option<f64>,
     /// Run the discrete layer map instead of the flow (one layer per --tau).
-    #[arg(long, requires = "tau")]
+    #[arg(long)]
     discrete: bool,
-    /// Layer step of the discrete model.
+    /// Layer step of the discrete model (only with --discrete, which needs it).
     #[arg(long)]
     tau: Option<f64>,
-    /// Output format on standard output (with --out, the file's extension decides).
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    /// Output format on standard output [default: text]; with --out the file's extension decides
+    /// (.csv, .json/.jsonl, else text) and --format, if given, must agree.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Write to this file (.csv, .json, or text), atomically.
     #[arg(short, long)]
     out: Option<PathBuf>,
     /// Simulate N independent redraws of every random field, in parallel; one row per run and time.
     #[arg(long)]
     runs: Option<u64>,
-    /// Master seed of the redraws of --runs.
-    #[arg(long, default_value_t = 0, requires = "runs")]
-    seed: u64,
+    /// Master seed of the redraws of --runs [default: 0] (only with --runs).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -155,9 +196,10 @@ struct CheckArgs {
     /// comma-separated. Default: the paper's theorems and Remark 5.1.
     #[arg(long = "theorem", value_delimiter = ',')]
     theorems: Vec<String>,
-    /// Output format on standard output (with --out, the file's extension decides).
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    /// Output format on standard output [default: text]; with --out the file's extension decides
+    /// (.json/.jsonl, else text) and --format, if given, must agree.
+    #[arg(long, value_enum)]
+    format: Option<CheckFormatArg>,
     /// Write the report to this file (.json, or text), atomically.
     #[arg(short, long)]
     out: Option<PathBuf>,
@@ -301,6 +343,68 @@ fn positive(name: &str, v: f64) -> Result<f64> {
     }
 }
 
+/// The format of an output: the extension of `--out` decides, and an explicit `--format` must
+/// agree with it (a disagreement is refused, not settled silently); without `--out`, `--format`.
+fn output_format(flag: Option<Format>, out: Option<&Path>) -> Result<Format> {
+    match (out, flag) {
+        (Some(p), Some(f)) if Format::from_path(p) != f => Err(Error::Usage(format!(
+            "--format {} conflicts with --out {}, whose extension makes the output {}: drop --format, or name the file .{}",
+            f.name(),
+            p.display(),
+            Format::from_path(p).name(),
+            match f {
+                Format::Text => "txt",
+                Format::Csv => "csv",
+                Format::Json => "json",
+            }
+        ))),
+        (Some(p), _) => Ok(Format::from_path(p)),
+        (None, f) => Ok(f.unwrap_or(Format::Text)),
+    }
+}
+
+/// Refuses flags that would have no effect with the others given (exit 2), rather than
+/// ignoring them silently.
+fn check_simulate_flags(a: &SimulateArgs) -> Result<()> {
+    let refuse = |m: String| Err(Error::Usage(m));
+    if a.tau.is_some() && !a.discrete {
+        return refuse("--tau is the layer step of --discrete and has no effect without it: add --discrete or drop --tau".into());
+    }
+    if a.discrete && a.tau.is_none() {
+        return refuse("--discrete needs --tau, the time step of one layer".into());
+    }
+    let given = [("--rtol", a.rtol.is_some()), ("--atol", a.atol.is_some()), ("--step", a.step.is_some())];
+    if a.discrete {
+        if let Some(m) = a.method {
+            return refuse(format!("--method {} has no effect with --discrete (the layer map is not integrated): drop one of them", m.name()));
+        }
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            return refuse(format!("{flag} is a setting of the integrators and has no effect with --discrete: drop it"));
+        }
+    } else {
+        let m = a.method.unwrap_or(MethodArg::Dopri5);
+        if m == MethodArg::Rk4 {
+            if let Some((flag, _)) = given[..2].iter().find(|(_, g)| *g) {
+                return refuse(format!(
+                    "{flag} is a tolerance of the adaptive methods (dopri5, dop853) and has no effect with --method rk4 (fixed --step)"
+                ));
+            }
+        } else if a.step.is_some() {
+            return refuse(format!(
+                "--step is the fixed step of --method rk4 and has no effect with --method {}, which chooses its own steps (--rtol, --atol)",
+                m.name()
+            ));
+        }
+    }
+    if a.samples.is_some() && a.at.is_some() {
+        return refuse("--samples and --at both choose the report times: give one of them".into());
+    }
+    if a.seed.is_some() && a.runs.is_none() {
+        return refuse("--seed is the master seed of --runs and has no effect without it: add --runs N or drop --seed".into());
+    }
+    Ok(())
+}
+
 fn sample_times(a: &SimulateArgs) -> Result<Vec<f64>> {
     let times = match (&a.at, a.until) {
         (Some(at), until) => {
@@ -321,10 +425,17 @@ fn sample_times(a: &SimulateArgs) -> Result<Vec<f64>> {
             if !(u.is_finite() && u >= 0.0) {
                 return Err(Error::Usage(format!("--until must be finite and ≥ 0, found {u}")));
             }
-            if a.samples == 0 {
+            let k = a.samples.unwrap_or(11);
+            if k == 0 {
                 return Err(Error::Usage("--samples must be at least 1".into()));
             }
-            simulate::even_times(u, a.samples)
+            if k > simulate::MAX_SAMPLES {
+                return Err(Error::Usage(format!(
+                    "--samples {k} is more report times than this tool keeps ({}): ask for fewer",
+                    simulate::MAX_SAMPLES
+                )));
+            }
+            simulate::even_times(u, k)
         }
     };
     simulate::check_times(&times)?;
@@ -332,92 +443,136 @@ fn sample_times(a: &SimulateArgs) -> Result<Vec<f64>> {
 }
 
 fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
-    let sys = System::load(&a.file)?;
+    check_simulate_flags(&a)?;
+    let format = output_format(a.format.map(Format::from), a.out.as_deref())?;
     let times = sample_times(&a)?;
     let method = if a.discrete {
         Method::Discrete { tau: positive("--tau", a.tau.unwrap_or(f64::NAN))? }
     } else {
-        match a.method {
-            MethodArg::Dopri5 => Method::Dopri5 { rtol: positive("--rtol", a.rtol)?, atol: positive("--atol", a.atol)? },
-            MethodArg::Dop853 => Method::Dop853 { rtol: positive("--rtol", a.rtol)?, atol: positive("--atol", a.atol)? },
-            MethodArg::Rk4 => Method::Rk4 { h: positive("--step", a.step)? },
+        let rtol = || positive("--rtol", a.rtol.unwrap_or(1e-10));
+        let atol = || positive("--atol", a.atol.unwrap_or(1e-12));
+        match a.method.unwrap_or(MethodArg::Dopri5) {
+            MethodArg::Dopri5 => Method::Dopri5 { rtol: rtol()?, atol: atol()? },
+            MethodArg::Dop853 => Method::Dop853 { rtol: rtol()?, atol: atol()? },
+            MethodArg::Rk4 => Method::Rk4 { h: positive("--step", a.step.unwrap_or(1e-3))? },
         }
     };
-    let format = match (&a.out, a.format) {
-        (Some(p), _) => Format::from_path(p),
-        (None, FormatArg::Text) => Format::Text,
-        (None, FormatArg::Csv) => Format::Csv,
-        (None, FormatArg::Json) => Format::Json,
+    let kernel = match a.kernel {
+        KernelArg::Auto => simulate::KernelChoice::Auto,
+        KernelArg::Batched => simulate::KernelChoice::Batched,
+        KernelArg::Reduced => simulate::KernelChoice::Reduced,
     };
+    if let Some(n) = a.runs {
+        runs::check_runs(n, &times)?;
+    }
+    let sys = System::load(&a.file)?;
+    simulate::check_work(&sys, method, &times)?;
     let mut sink = match &a.out {
         Some(p) => Sink::file(p)?,
         None => Sink::stdout(),
     };
     match a.runs {
         None => {
-            let kernel = match a.kernel {
-                KernelArg::Auto => simulate::KernelChoice::Auto,
-                KernelArg::Batched => simulate::KernelChoice::Batched,
-                KernelArg::Reduced => simulate::KernelChoice::Reduced,
-            };
             let traj = simulate::simulate_with(&sys, method, kernel, &times)?;
             let text = match format {
                 Format::Text => samples::text(&sys, method, &traj),
-                Format::Csv => samples::csv_header(&traj.names, false) + &samples::csv_rows(&traj, None),
+                Format::Csv => samples::csv_header(&traj, false) + &samples::csv_rows(&traj, None),
                 Format::Json => samples::json(&sys, method, &traj),
             };
             sink.write_str(&text)?;
         }
-        Some(n) => bulk(&sys, method, &times, n, a.seed, format, &mut sink)?,
+        Some(n) => bulk(&sys, method, kernel, &times, n, a.seed.unwrap_or(0), format, &mut sink)?,
     }
     sink.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Bulk runs stream one row per run and time: text and CSV as CSV rows, JSON as JSON Lines.
-fn bulk(sys: &System, method: Method, times: &[f64], n: u64, seed: u64, format: Format, sink: &mut Sink) -> Result<()> {
-    if n == 0 {
-        return Err(Error::Usage("--runs must be at least 1".into()));
-    }
+/// On a terminal a progress bar (runs done, elapsed, ETA) shows on standard error, cleared
+/// while rows are written; a one-line summary follows on standard error.
+#[allow(clippy::too_many_arguments)]
+fn bulk(
+    sys: &System,
+    method: Method,
+    kernel: simulate::KernelChoice,
+    times: &[f64],
+    n: u64,
+    seed: u64,
+    format: Format,
+    sink: &mut Sink,
+) -> Result<()> {
+    use std::ops::ControlFlow;
     if !sys.has_random() {
         return Err(Error::Usage(format!(
             "--runs redraws random fields, but {} has none (every run would be the same)",
             sys.source.display()
         )));
     }
+    let start = std::time::Instant::now();
     let bar = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(n)
+        let bar = indicatif::ProgressBar::new(n);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("runs {bar:30} {pos}/{len}  elapsed {elapsed}, ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
+        bar
     } else {
         indicatif::ProgressBar::hidden()
     };
     let mut header_done = false;
+    let mut final_e: Vec<f64> = Vec::new();
     let result = runs::run_many(
         sys,
         method,
+        kernel,
         times,
         n,
         seed,
         |run, traj| {
             let mut text = String::new();
             if format != Format::Json && !header_done {
-                text += &samples::csv_header(&traj.names, true);
+                text += &samples::csv_header(traj, true);
                 header_done = true;
             }
             text += &match format {
                 Format::Json => samples::json_lines(traj, run),
                 _ => samples::csv_rows(traj, Some(run)),
             };
-            sink.write_str(&text)
+            if let Some(last) = traj.samples.last() {
+                final_e.push(samples::shown(traj, 0, last.values[0]));
+            }
+            // The bar is cleared while rows go out and redrawn after: no stale copies of it
+            // between the rows on a terminal.
+            bar.suspend(|| sink.write_str(&text))?;
+            Ok(if sink.is_closed() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
         },
         || bar.inc(1),
     );
     bar.finish_and_clear();
-    result
+    result?;
+    if !sink.is_closed() && !final_e.is_empty() {
+        final_e.sort_by(f64::total_cmp);
+        let m = final_e.len();
+        let median = if m % 2 == 1 { final_e[m / 2] } else { 0.5 * (final_e[m / 2 - 1] + final_e[m / 2]) };
+        eprintln!(
+            "{m} runs; E at t = {}: median {median:.3e}, worst {:.3e}; wall time {:.2} s",
+            times.last().copied().unwrap_or(0.0),
+            final_e[m - 1],
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 fn cmd_check(a: CheckArgs) -> Result<ExitCode> {
     use attncert::hypothesis::{Context, Verdict};
     use attncert::theorem;
+    let format = output_format(a.format.map(Format::from), a.out.as_deref())?;
+    if format == Format::Csv {
+        let p = a.out.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        return Err(Error::Usage(format!("check writes text or JSON, but --out {p} has the extension of CSV: name it .txt or .json")));
+    }
     let specs = if a.theorems.is_empty() {
         theorem::defaults()?
     } else {
@@ -435,11 +590,6 @@ fn cmd_check(a: CheckArgs) -> Result<ExitCode> {
     let sys = System::load(&a.file)?;
     let ctx = Context::new(&sys);
     let reports: Vec<_> = specs.iter().map(|s| theorem::run(&ctx, s)).collect();
-    let format = match (&a.out, a.format) {
-        (Some(p), _) => Format::from_path(p),
-        (None, FormatArg::Json) => Format::Json,
-        (None, _) => Format::Text,
-    };
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&theorem::to_json(&sys, &reports)).unwrap_or_default() + "\n",
         _ => format!("# {}\n\n", samples::describe(&sys)) + &attncert::report::check::text(&reports),

@@ -101,3 +101,120 @@ fn failed_run_leaves_no_partial_file() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from("blowup.toml")], "files left: {left:?}");
 }
+
+/// Runs from the repository root (relative example paths keep the messages stable).
+fn run_repo(args: &[&str]) -> (i32, String, String) {
+    run(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+/// Oversized work is refused up front (exit 2, one line saying what is too large and what to
+/// change), where it used to run for ever (1e300 layer maps or RK4 steps), panic ("capacity
+/// overflow", exit 101), abort on allocation (exit 134), or blame stiffness for a horizon beyond
+/// double precision (exit 1). No output file is left behind.
+#[test]
+fn oversized_work_is_refused_up_front() {
+    let ex = "theorems/examples/sec7_1.toml";
+    let random = "theorems/examples/sec7_4.toml";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let out = out.to_str().unwrap();
+    let mut all = String::new();
+    for (name, args) in [
+        ("discrete_tiny_tau", vec!["simulate", ex, "--discrete", "--tau", "1e-300", "--until", "1"]),
+        ("discrete_subnormal_tau", vec!["simulate", ex, "--discrete", "--tau", "1e-320", "--until", "1"]),
+        ("discrete_long_horizon", vec!["simulate", ex, "--discrete", "--tau", "0.1", "--until", "1e300"]),
+        ("rk4_tiny_step", vec!["simulate", ex, "--method", "rk4", "--step", "1e-300", "--until", "1"]),
+        ("rk4_long_horizon", vec!["simulate", ex, "--method", "rk4", "--until", "1e12"]),
+        ("samples_u64_max", vec!["simulate", ex, "--samples", "18446744073709551615"]),
+        ("samples_1e11", vec!["simulate", ex, "--samples", "100000000000"]),
+        ("horizon_beyond_doubles", vec!["simulate", ex, "--at", "1e308"]),
+        ("horizon_beyond_doubles_dop853", vec!["simulate", ex, "--until", "1e20", "--method", "dop853"]),
+        ("runs_huge", vec!["simulate", random, "--runs", "18446744073709551615"]),
+        ("runs_times_samples", vec!["simulate", random, "--runs", "1000000", "--samples", "1000"]),
+    ] {
+        let mut args = args;
+        args.extend(["--out", out]);
+        let (code, stdout, stderr) = run_repo(&args);
+        assert_eq!(code, 2, "{name}: exit code {code}, stderr: {stderr}");
+        assert!(stdout.is_empty(), "{name}: {stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: one line expected: {stderr}");
+        assert!(!Path::new(out).exists(), "{name}: left an output file");
+        all += &format!("{name}: {stderr}");
+    }
+    insta::assert_snapshot!("oversized_work_messages", all);
+}
+
+/// A flag that would have no effect with the others is refused (exit 2, one line naming it),
+/// where it used to be ignored silently; the same flags are accepted where they apply.
+#[test]
+fn flags_without_effect_are_refused() {
+    let ex = "theorems/examples/sec7_1.toml";
+    let mut all = String::new();
+    for (name, args) in [
+        ("tau_without_discrete", vec!["--tau", "0.1"]),
+        ("discrete_without_tau", vec!["--discrete"]),
+        ("method_with_discrete", vec!["--discrete", "--tau", "0.1", "--method", "dopri5"]),
+        ("rtol_with_discrete", vec!["--discrete", "--tau", "0.1", "--rtol", "1e-6"]),
+        ("step_with_discrete", vec!["--discrete", "--tau", "0.1", "--step", "0.01"]),
+        ("samples_with_at", vec!["--at", "0,1", "--samples", "5"]),
+        ("step_with_default_method", vec!["--step", "0.01"]),
+        ("step_with_dop853", vec!["--method", "dop853", "--step", "0.01"]),
+        ("rtol_with_rk4", vec!["--method", "rk4", "--rtol", "1e-6"]),
+        ("atol_with_rk4", vec!["--method", "rk4", "--atol", "1e-6"]),
+        ("seed_without_runs", vec!["--seed", "3"]),
+        ("format_against_extension", vec!["--format", "csv", "--out", "x.json"]),
+        ("format_against_no_extension", vec!["--format", "json", "--out", "results"]),
+    ] {
+        let mut full = vec!["simulate", ex, "--until", "0.1"];
+        full.extend(args);
+        let (code, stdout, stderr) = run_repo(&full);
+        assert_eq!(code, 2, "{name}: exit code {code}, stderr: {stderr}");
+        assert!(stdout.is_empty(), "{name}: {stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: one line expected: {stderr}");
+        all += &format!("{name}: {stderr}");
+    }
+    insta::assert_snapshot!("flags_without_effect_messages", all);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    for args in [
+        vec!["--discrete", "--tau", "0.05"],
+        vec!["--method", "rk4", "--step", "0.01"],
+        vec!["--method", "dop853", "--rtol", "1e-8", "--atol", "1e-10"],
+        vec!["--rtol", "1e-8"],
+        vec!["--samples", "3"],
+        vec!["--at", "0,0.1"],
+        vec!["--format", "csv", "--out", csv.to_str().unwrap()],
+    ] {
+        let mut full = vec!["simulate", ex, "--until", "0.1"];
+        full.extend(args.iter().copied());
+        let (code, _, stderr) = run_repo(&full);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+}
+
+/// `check` writes text or JSON only: `--format csv` is refused by the parser, and so is a
+/// `.csv` output file or a `--format` disagreeing with the extension (it used to print text).
+#[test]
+fn check_formats_are_text_and_json() {
+    let ex = "theorems/examples/sec7_1.toml";
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (csv, txt, json) = (p("c.csv"), p("c.txt"), p("c.json"));
+    for args in [
+        vec!["check", ex, "--format", "csv"],
+        vec!["check", ex, "--out", &csv],
+        vec!["check", ex, "--format", "json", "--out", &txt],
+        vec!["check", ex, "--format", "text", "--out", &json],
+    ] {
+        let (code, stdout, stderr) = run_repo(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty() && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "an output file was left");
+    let (code, out, _) = run_repo(&["check", ex, "--theorem", "3.2", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+    let (code, _, _) = run_repo(&["check", ex, "--theorem", "3.2", "--format", "json", "--out", &json]);
+    assert_eq!(code, 0);
+    assert!(serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&json).unwrap()).is_ok());
+}

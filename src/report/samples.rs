@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::simulate::{Method, Trajectory};
+use crate::simulate::{Method, Sample, Trajectory};
 use crate::system::{Attention, Normalization, System};
 
 /// A one-line description of the system for report headers.
@@ -48,17 +48,43 @@ fn method_json(m: Method) -> Value {
     }
 }
 
+/// The value shown for monitor `k`: a monitor that is non-negative by definition
+/// ([`crate::simulate::nonnegative`]) is shown as 0 where rounding made it negative (or `-0`).
+pub fn shown(traj: &Trajectory, k: usize, v: f64) -> f64 {
+    if traj.nonnegative.get(k).copied().unwrap_or(false) && v <= 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+fn shown_values<'a>(traj: &'a Trajectory, values: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+    values.iter().enumerate().map(move |(k, &v)| shown(traj, k, v))
+}
+
+/// Whether the samples carry layers (the discrete model): a `layer` column then follows `t`.
+fn has_layers(traj: &Trajectory) -> bool {
+    traj.samples.first().is_some_and(|s| s.layer.is_some())
+}
+
 /// The table printed by `attncert simulate`.
 pub fn text(sys: &System, method: Method, traj: &Trajectory) -> String {
     let mut out = format!("# {}\n# method: {}\n", describe(sys), describe_method(method));
+    let layers = has_layers(traj);
     out += &format!("{:>10}", "t");
+    if layers {
+        out += &format!("  {:>8}", "layer");
+    }
     for n in &traj.names {
         out += &format!("  {n:>14}");
     }
     out.push('\n');
     for s in &traj.samples {
         out += &format!("{:>10}", fmt_t(s.t));
-        for v in &s.values {
+        if let Some(k) = s.layer {
+            out += &format!("  {k:>8}");
+        }
+        for v in shown_values(traj, &s.values) {
             out += &format!("  {v:>14.6e}");
         }
         out.push('\n');
@@ -79,10 +105,14 @@ fn fmt_t(t: f64) -> String {
     }
 }
 
-/// CSV header: `t,E,…` (with a leading `run` column for bulk runs).
-pub fn csv_header(traj_names: &[String], with_run: bool) -> String {
+/// CSV header: `t,E,…`, with `layer` after `t` for the discrete model and a leading `run`
+/// column for bulk runs.
+pub fn csv_header(traj: &Trajectory, with_run: bool) -> String {
     let mut h = if with_run { "run,t".to_string() } else { "t".to_string() };
-    for n in traj_names {
+    if has_layers(traj) {
+        h += ",layer";
+    }
+    for n in &traj.names {
         h.push(',');
         h += n;
     }
@@ -90,40 +120,49 @@ pub fn csv_header(traj_names: &[String], with_run: bool) -> String {
     h
 }
 
-/// CSV rows, full precision (shortest round-trip form of each double).
+/// CSV rows, full precision: `t` in the shorter round-trip form, every monitor in the
+/// round-trip exponent form (`1.640709790251549e-11`).
 pub fn csv_rows(traj: &Trajectory, run: Option<u64>) -> String {
     let mut out = String::new();
     for s in &traj.samples {
         if let Some(r) = run {
             out += &format!("{r},");
         }
-        out += &format!("{}", s.t);
-        for v in &s.values {
-            out += &format!(",{v}");
+        out += &crate::simulate::shortest(s.t);
+        if let Some(k) = s.layer {
+            out += &format!(",{k}");
+        }
+        for v in shown_values(traj, &s.values) {
+            out += &format!(",{v:e}");
         }
         out.push('\n');
     }
     out
 }
 
-fn sample_json(names: &[String], t: f64, values: &[f64], run: Option<u64>) -> Value {
+fn sample_json(traj: &Trajectory, s: &Sample, run: Option<u64>) -> Value {
+    let values: Vec<f64> = shown_values(traj, &s.values).collect();
     let mut lyap = Map::new();
-    for (n, v) in names.iter().zip(values).skip(1) {
+    for (n, v) in traj.names.iter().zip(&values).skip(1) {
         lyap.insert(n.clone(), json!(v));
     }
     let mut o = Map::new();
     if let Some(r) = run {
         o.insert("run".into(), json!(r));
     }
-    o.insert("t".into(), json!(t));
+    o.insert("t".into(), json!(s.t));
+    if let Some(k) = s.layer {
+        o.insert("layer".into(), json!(k));
+    }
     o.insert("E".into(), json!(values[0]));
     o.insert("lyapunov".into(), Value::Object(lyap));
     Value::Object(o)
 }
 
-/// The JSON document of one trajectory: `{ "samples": [ { "t", "E", "lyapunov": {…} } ], … }`.
+/// The JSON document of one trajectory: `{ "samples": [ { "t", "E", "lyapunov": {…} } ], … }`
+/// (with `"layer"` after `"t"` for the discrete model).
 pub fn json(sys: &System, method: Method, traj: &Trajectory) -> String {
-    let samples: Vec<Value> = traj.samples.iter().map(|s| sample_json(&traj.names, s.t, &s.values, None)).collect();
+    let samples: Vec<Value> = traj.samples.iter().map(|s| sample_json(traj, s, None)).collect();
     let doc = json!({
         "system": sys.name,
         "file": sys.source.display().to_string(),
@@ -137,8 +176,5 @@ pub fn json(sys: &System, method: Method, traj: &Trajectory) -> String {
 
 /// JSON Lines for bulk runs: one `{ "run", "t", "E", "lyapunov" }` object per line.
 pub fn json_lines(traj: &Trajectory, run: u64) -> String {
-    traj.samples
-        .iter()
-        .map(|s| serde_json::to_string(&sample_json(&traj.names, s.t, &s.values, Some(run))).unwrap_or_default() + "\n")
-        .collect()
+    traj.samples.iter().map(|s| serde_json::to_string(&sample_json(traj, s, Some(run))).unwrap_or_default() + "\n").collect()
 }

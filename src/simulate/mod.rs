@@ -134,7 +134,11 @@ impl TokenMap {
 /// One row of output: a time and the value of each monitor there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The time of the state: the requested time, or for the discrete model the reported
+    /// layer's own time `k·τ`.
     pub t: f64,
+    /// The discrete model's layer `k` (the state after `k` layer maps); `None` for the flow.
+    pub layer: Option<u64>,
     pub values: Vec<f64>,
 }
 
@@ -143,6 +147,9 @@ pub struct Sample {
 pub struct Trajectory {
     /// Monitor names, in the order of `Sample::values` (`E` first).
     pub names: Vec<String>,
+    /// Per monitor: non-negative by definition ([`nonnegative`]), so a negative value is
+    /// rounding noise (reports show it as 0).
+    pub nonnegative: Vec<bool>,
     pub samples: Vec<Sample>,
     pub stats: Stats,
     /// Largest `|y_iᵀ W y_i − 1|` at the end of a step, before its re-projection: how far the
@@ -223,9 +230,102 @@ pub fn even_times(until: f64, k: usize) -> Vec<f64> {
     }
 }
 
+/// The limits of one simulation, checked up front (a [`Error::Usage`] naming the limit): the
+/// steps of a run (RK4 steps `until/step`, discrete layer maps `until/τ`, layer boundaries of a
+/// schedule, which the integrators land on) and the adaptive methods' step attempts (their count
+/// is not known in advance: they stop with [`Error::Numerical`] when it is used up).
+pub const MAX_STEPS: u64 = 10_000_000;
 /// The integrators land on every layer boundary; beyond this many, the discrete model is the
 /// right tool (and the list of boundaries would not fit in memory).
-pub const MAX_BREAKPOINTS: usize = 10_000_000;
+pub const MAX_BREAKPOINTS: usize = MAX_STEPS as usize;
+/// Report times of one run (`--samples`, `--at`): each is a row of output held in memory.
+pub const MAX_SAMPLES: usize = 1_000_000;
+/// Runs of a bulk simulation (`--runs`).
+pub const MAX_RUNS: u64 = 1_000_000;
+/// Rows of a bulk simulation in all (runs × report times).
+pub const MAX_ROWS: u64 = 100_000_000;
+
+/// A double in the shorter of its two shortest round-trip forms, `{}` and `{:e}`: `2`, `0.25`,
+/// `1e-20` rather than `0.00000000000000000001`.
+pub fn shortest(x: f64) -> String {
+    let (plain, exp) = (format!("{x}"), format!("{x:e}"));
+    if plain.len() <= exp.len() {
+        plain
+    } else {
+        exp
+    }
+}
+
+/// `x` for a message: `1.00e300`, or "more than 1.8e308" when it overflowed.
+fn count(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3e}")
+    } else {
+        "more than 1.8e308".into()
+    }
+}
+
+/// Refuses, before any work, a simulation beyond the limits above: too many report times, RK4
+/// steps, layer maps or layer boundaries. The message says which and what to change.
+pub fn check_work(sys: &System, method: Method, times: &[f64]) -> Result<()> {
+    check_times(times)?;
+    if times.len() > MAX_SAMPLES {
+        return Err(Error::Usage(format!(
+            "{} report times are more than this tool keeps ({MAX_SAMPLES}): ask for fewer (--samples, --at)",
+            times.len()
+        )));
+    }
+    let t_end = times.last().copied().unwrap_or(0.0);
+    match method {
+        Method::Discrete { tau } => {
+            let layers = (t_end / tau).round();
+            if layers.is_nan() || layers > MAX_STEPS as f64 {
+                return Err(Error::Usage(format!(
+                    "--discrete with --tau {} to t = {} needs {} layer maps; this tool runs at most {MAX_STEPS}: \
+                     use a larger --tau or a shorter horizon (--until, --at)",
+                    shortest(tau),
+                    shortest(t_end),
+                    count(layers)
+                )));
+            }
+        }
+        Method::Rk4 { h } => {
+            let steps = (t_end / h).ceil();
+            if steps.is_nan() || steps > MAX_STEPS as f64 {
+                return Err(Error::Usage(format!(
+                    "--method rk4 with --step {} to t = {} needs {} steps; this tool runs at most {MAX_STEPS}: \
+                     use a larger --step, an adaptive --method (dopri5, dop853) or a shorter horizon (--until, --at)",
+                    shortest(h),
+                    shortest(t_end),
+                    count(steps)
+                )));
+            }
+        }
+        Method::Dopri5 { .. } | Method::Dop853 { .. } => {}
+    }
+    let boundaries = sys.layer_boundaries_before(t_end);
+    if !matches!(method, Method::Discrete { .. }) && (boundaries.is_nan() || boundaries > MAX_BREAKPOINTS as f64) {
+        return Err(Error::Usage(format!(
+            "the layer schedule has more than {MAX_BREAKPOINTS} boundaries before t = {}: use --discrete, a larger layer_time or a shorter horizon",
+            shortest(t_end)
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a monitor is non-negative by definition on this system, so that a negative value
+/// can only be rounding: `E` (a cosine is at most 1); `V_cascade` (`(1 − a)²(2 + a)/3` with
+/// `a = y_1ᵀy_i ∈ [−1, 1]`, `W = I`); `V_eigen` (`1 − vᵀy_i`, `v` and `y_i` unit, `W = I`);
+/// `V_hemisphere` when `W = I` (with another `W` a token on `E_W` may be longer than 1, and
+/// `1 − vᵀy_i < 0` is a real value). `V_P = −½ Σ exp(…)` is negative.
+pub fn nonnegative(sys: &System, m: &Monitor) -> bool {
+    match m {
+        Monitor::Misalignment | Monitor::CascadeSecond | Monitor::CascadeMax => true,
+        Monitor::EigenToken(..) | Monitor::EigenMax(_) => true,
+        Monitor::Hemisphere(_) => sys.metric_is_identity(),
+        Monitor::Potential(_) => false,
+    }
+}
 
 /// Simulates `sys` from its initial tokens and samples every monitor at `times` (kernel chosen
 /// automatically).
@@ -235,15 +335,15 @@ pub fn simulate(sys: &System, method: Method, times: &[f64]) -> Result<Trajector
 
 /// As [`simulate`], with the float kernel chosen by the caller.
 pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: &[f64]) -> Result<Trajectory> {
-    check_times(times)?;
-    let t_end = times.last().copied().unwrap_or(0.0);
-    if !matches!(method, Method::Discrete { .. }) && sys.layer_boundaries_before(t_end) > MAX_BREAKPOINTS as f64 {
-        return Err(Error::Usage(format!(
-            "the layer schedule has more than {MAX_BREAKPOINTS} boundaries before t = {t_end}: use --discrete, a larger layer_time or a shorter horizon"
-        )));
+    if let Method::Discrete { tau } = method {
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(Error::Usage(format!("--tau must be positive and finite, found {tau}")));
+        }
     }
+    check_work(sys, method, times)?;
     let monitors = model::monitors(sys);
     let names = monitors.iter().map(Monitor::name).collect();
+    let nonnegative = monitors.iter().map(|m| nonnegative(sys, m)).collect();
     let y0 = model::initial_state(sys);
     let mut fast = Fast::new(sys, &y0, kernel)?;
     let x0 = fast.initial(&y0);
@@ -253,9 +353,6 @@ pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: 
     let mut last = y0.clone();
     let (stats, max_drift) = match method {
         Method::Discrete { tau } => {
-            if !(tau.is_finite() && tau > 0.0) {
-                return Err(Error::Usage(format!("--tau must be positive and finite, found {tau}")));
-            }
             let mut x = x0;
             let mut k: u64 = 0;
             let mut max_drift: f64 = 0.0;
@@ -267,7 +364,7 @@ pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: 
                     k += 1;
                 }
                 map.apply(&x, &mut last);
-                samples.push(Sample { t, values: monitors.iter().map(|m| m.eval(&last)).collect() });
+                samples.push(Sample { t: k as f64 * tau, layer: Some(k), values: monitors.iter().map(|m| m.eval(&last)).collect() });
             }
             (Stats { steps: k, rejected: 0, rhs_evals: fast.evals() }, max_drift)
         }
@@ -277,9 +374,9 @@ pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: 
             let out = |t: f64, x: &[f64]| {
                 buf.as_mut_slice().copy_from_slice(x);
                 map.apply(&buf, &mut last);
-                samples.push(Sample { t, values: monitors.iter().map(|m| m.eval(&last)).collect() });
+                samples.push(Sample { t, layer: None, values: monitors.iter().map(|m| m.eval(&last)).collect() });
             };
-            let tol = |rtol, atol| Tolerances { rtol, atol, h_init: None, h_max: f64::INFINITY, max_steps: 10_000_000 };
+            let tol = |rtol, atol| Tolerances { rtol, atol, h_init: None, h_max: f64::INFINITY, max_steps: MAX_STEPS };
             let result = match method {
                 Method::Rk4 { h } => ode::rk4(&mut flow, 0.0, x0.as_slice(), h, times, out),
                 Method::Dop853 { rtol, atol } => ode::dop853(&mut flow, 0.0, x0.as_slice(), times, &tol(rtol, atol), out),
@@ -297,12 +394,38 @@ pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: 
                 ),
                 Method::Discrete { .. } => unreachable!("handled above"),
             };
-            let stats = result.map_err(|e| Error::Numerical(e.to_string()))?;
+            let stats = result.map_err(|e| ode_error(e, method))?;
             (stats, flow.max_drift)
         }
     };
     check_finite(&samples)?;
-    Ok(Trajectory { names, samples, stats, max_drift, final_state: last })
+    Ok(Trajectory { names, nonnegative, samples, stats, max_drift, final_state: last })
+}
+
+/// An integrator's failure as the user's problem (a horizon too long for double precision:
+/// usage) or the computation's (exit code 1), with what to do.
+fn ode_error(e: ode::OdeError, method: Method) -> Error {
+    let name = match method {
+        Method::Rk4 { .. } => "rk4",
+        Method::Dopri5 { .. } => "dopri5",
+        Method::Dop853 { .. } => "dop853",
+        Method::Discrete { .. } => "discrete",
+    };
+    match e {
+        ode::OdeError::HorizonTooLong { t, h, horizon } => Error::Usage(format!(
+            "the horizon t = {} is too long for double precision: {name} needs steps of h = {h:.3e} at t = {}, \
+             but near t = {0} doubles only resolve steps above {:.3e}: use a shorter horizon (--until, --at)",
+            shortest(horizon),
+            shortest(t),
+            10.0 * f64::EPSILON * horizon
+        )),
+        ode::OdeError::MaxSteps { t } => Error::Numerical(format!(
+            "{name} used up its {MAX_STEPS} step attempts at t = {}, before the last report time: \
+             use a shorter horizon (--until, --at) or looser --rtol/--atol",
+            shortest(t)
+        )),
+        e => Error::Numerical(e.to_string()),
+    }
 }
 
 fn check_finite(samples: &[Sample]) -> Result<()> {

@@ -109,8 +109,15 @@ pub enum OdeError {
     /// step by 10⁸; or the step size collapsed at `t` while trial steps kept producing
     /// non-finite values. `t` is the time of the last good (or offending) state.
     NonFinite { t: f64 },
-    /// The step-size controller asked for a step `h` below `10·ε·max(|t|, |t_end|)` at `t`.
+    /// The step-size controller asked for a step `h` below `10·ε·max(|t|, |t_end|)` at `t`, and
+    /// within 1000-fold of `10·ε·|t|`: the step collapsed (stiffness, or a solution that blows
+    /// up).
     StepTooSmall { t: f64, h: f64 },
+    /// The step-size controller asked for a step `h` that `t` itself resolves comfortably (more
+    /// than 1000 times `10·ε·|t|`), but below `10·ε·horizon` (`horizon = max(|t0|, |t_end|)`),
+    /// the time resolution of doubles near the horizon: the horizon is too long for double
+    /// precision with the steps this problem needs (steps are never allowed below that floor).
+    HorizonTooLong { t: f64, h: f64, horizon: f64 },
     /// `Tolerances::max_steps` step attempts (accepted + rejected) were used up at `t`.
     MaxSteps { t: f64 },
     /// The output times are not finite, not sorted non-decreasing, or earlier than `t0`.
@@ -130,6 +137,12 @@ impl fmt::Display for OdeError {
                 f,
                 "ODE step size became too small (h = {h:e}) at t = {t}; \
                  the problem may be stiff or the solution may blow up"
+            ),
+            OdeError::HorizonTooLong { t, h, horizon } => write!(
+                f,
+                "ODE horizon t = {horizon:e} is too long for double precision: the step size needed at \
+                 t = {t} (h = {h:e}) is below the time resolution near the horizon (10·ε·t = {:e})",
+                10.0 * f64::EPSILON * horizon
             ),
             OdeError::MaxSteps { t } => write!(
                 f,
@@ -648,6 +661,11 @@ fn adaptive<S: OdeSystem, M: Scheme>(
             // some time), report that rather than a generic step-size failure.
             if since_nonfinite < NONFINITE_MEMORY {
                 return Err(OdeError::NonFinite { t });
+            }
+            // A step `t` itself resolves comfortably (1000-fold) but the horizon does not: the
+            // horizon is at fault. A step within 1000-fold of `t`'s own resolution has collapsed.
+            if h > 1000.0 * 10.0 * f64::EPSILON * t.abs() {
+                return Err(OdeError::HorizonTooLong { t, h, horizon: t_scale });
             }
             return Err(OdeError::StepTooSmall { t, h });
         }
@@ -2032,6 +2050,19 @@ mod tests {
         }
     }
 
+    /// A horizon whose time resolution (10·ε·t_end) exceeds the steps the problem needs is
+    /// reported as such at once, not as a step size collapsing at t = 0 (the old message blamed
+    /// stiffness or a blow-up).
+    #[test]
+    fn horizon_beyond_double_resolution_is_named() {
+        for t_end in [1e308, 1e20] {
+            let r = dopri5(&mut Decay, 0.0, &[1.0], &[t_end], &tight(), |_, _| {});
+            assert!(matches!(r, Err(OdeError::HorizonTooLong { t, horizon, .. }) if t == 0.0 && horizon == t_end), "{r:?}");
+            let r = dop853(&mut Decay, 0.0, &[1.0], &[t_end], &tight(), |_, _| {});
+            assert!(matches!(r, Err(OdeError::HorizonTooLong { .. })), "{r:?}");
+        }
+    }
+
     #[test]
     fn max_steps_is_enforced() {
         let tol = Tolerances { max_steps: 5, ..tight() };
@@ -2062,6 +2093,7 @@ mod tests {
         for e in [
             OdeError::NonFinite { t: 1.0 },
             OdeError::StepTooSmall { t: 1.0, h: 1e-17 },
+            OdeError::HorizonTooLong { t: 0.0, h: 1e-3, horizon: 1e308 },
             OdeError::MaxSteps { t: 2.0 },
             OdeError::BadOutputTimes("x".into()),
             OdeError::BadParameter("y".into()),
