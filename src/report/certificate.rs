@@ -36,7 +36,7 @@ pub fn markdown(cert: &Certificate, ok: &Accepted) -> String {
 pub fn html(cert: &Certificate, ok: &Accepted) -> String {
     let s = Summary::new(cert, ok);
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
         esc(&s.title)
     );
     out += &format!("<h1>{}</h1>\n<p class=\"verified\">VERIFIED by attncert verify: {}</p>\n<ul>\n", esc(&s.title), esc(&s.verified));
@@ -56,11 +56,15 @@ pub fn html(cert: &Certificate, ok: &Accepted) -> String {
 const SAMPLES_NOTE: &str = "Each row encloses the values over the whole step, for every t in [t0, t1] \
 (the printed window lies inside the step's); lower ends are rounded down, upper ends up.";
 
+/// A wide table scrolls inside its own box (`.scroll`) instead of widening the page; a figure
+/// wider than the page does the same.
 const CSS: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}\
-.verified{font-weight:bold;color:#1a7f37}table{border-collapse:collapse;margin:1em 0}\
+.verified{font-weight:bold;color:#1a7f37}.scroll{overflow-x:auto;max-width:100%;margin:1em 0}\
+table{border-collapse:collapse}\
 td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right}th{background:#eee}\
-td:first-child{text-align:left}figure{margin:1.5em 0}figcaption{font-size:.9em;color:#444}\
-svg text{font-size:11px;fill:#222}";
+table.samples td,table.samples th{white-space:nowrap}\
+td:first-child{text-align:left}figure{margin:1.5em 0;overflow-x:auto}figcaption{font-size:.9em;color:#444;max-width:50em}\
+svg{display:block}svg text{font-size:11px;fill:#222}";
 
 /// Everything both formats print, already rendered as plain text.
 struct Summary {
@@ -208,7 +212,7 @@ fn html_table(t: &Table, class: &str) -> String {
         format!("<tr>{inner}</tr>\n")
     };
     let body: String = t.rows.iter().map(|r| row(r, "td")).collect();
-    format!("<table class=\"{class}\">\n<thead>{}</thead>\n<tbody>\n{body}</tbody>\n</table>\n", row(&t.head, "th"))
+    format!("<div class=\"scroll\">\n<table class=\"{class}\">\n<thead>{}</thead>\n<tbody>\n{body}</tbody>\n</table>\n</div>\n", row(&t.head, "th"))
 }
 
 /// Backslash-escapes the characters that would turn user text (a system's name, the producer's
