@@ -1,11 +1,21 @@
-//! The report of a verified certificate: the Markdown is snapshotted, the HTML's SVG plots are
-//! parsed as XML and their coordinates checked to be finite. The certificate is synthetic (made
-//! here with exact float operations only, so the snapshot is the same on every platform): the
-//! report renders whatever the checker accepted, it does not check anything itself.
+//! The report of a verified certificate: the Markdown is snapshotted, the HTML page and its SVG
+//! plots are parsed as XML, their coordinates checked to be finite and their text to lie inside
+//! the picture. Two kinds of certificate: a synthetic one (made here with exact float
+//! operations only, so the snapshot is the same on every platform; the report renders whatever
+//! the checker accepted, it does not check anything itself), and short real ones of the paper's
+//! systems, certified and verified here, for what the plots must show of a proof.
 
-use attncert::certificate::check::{Accepted, ProvedClaim};
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use attncert::certificate::check::{verify, Accepted, ProvedClaim};
 use attncert::certificate::{BoxSet, Certificate, Claim, Producer, Step, SystemSource, FORMAT, VERSION};
+use attncert::certify::{certify, Options};
+use attncert::numeric::show::show_upper;
 use attncert::report::certificate::{html, markdown};
+use attncert::system::{doc, System};
 
 const SYSTEM: &str = r#"name = "Two tokens <a & b>"
 tokens = 2
@@ -100,17 +110,26 @@ fn svgs(page: &str) -> Vec<&str> {
     out
 }
 
+/// The one plot whose `class` starts with `class`.
+fn plot<'a>(page: &'a str, class: &str) -> &'a str {
+    let found: Vec<&str> = svgs(page).into_iter().filter(|s| s.starts_with(&format!("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"{class}"))).collect();
+    assert_eq!(found.len(), 1, "one {class} plot");
+    found[0]
+}
+
+const COORDINATES: [&str; 15] = ["points", "d", "x", "y", "cx", "cy", "r", "x1", "y1", "x2", "y2", "width", "height", "viewBox", "transform"];
+
 /// Parses an SVG fragment; returns its number of drawn shapes, checking that every coordinate
 /// attribute holds finite numbers only.
 fn check_svg(svg: &str) -> usize {
     let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("SVG does not parse: {e}\n{svg}"));
     let mut shapes = 0;
     for node in doc.descendants().filter(|n| n.is_element()) {
-        if ["path", "polyline", "polygon"].contains(&node.tag_name().name()) {
+        if ["path", "polyline", "polygon", "line"].contains(&node.tag_name().name()) {
             shapes += 1;
         }
         for attr in node.attributes() {
-            if !["points", "d", "x", "y", "cx", "cy", "r", "width", "height", "viewBox", "transform"].contains(&attr.name()) {
+            if !COORDINATES.contains(&attr.name()) {
                 continue;
             }
             let v = attr.value();
@@ -124,10 +143,70 @@ fn check_svg(svg: &str) -> usize {
     shapes
 }
 
-/// The number of points of every `<polyline>` and `<polygon>`.
-fn point_counts(svg: &str) -> Vec<usize> {
+/// Pixel points of a `points` attribute.
+fn xy(points: &str) -> Vec<(f64, f64)> {
+    points
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').expect("x,y");
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The `points` of every element with this class, in order.
+fn shapes_of<'a>(doc: &'a roxmltree::Document, class: &str) -> Vec<roxmltree::Node<'a, 'a>> {
+    doc.descendants().filter(|n| n.attribute("class") == Some(class)).collect()
+}
+
+fn attr(n: &roxmltree::Node, name: &str) -> f64 {
+    n.attribute(name).unwrap_or_else(|| panic!("no {name}")).parse().unwrap()
+}
+
+/// The number of points of every `<polyline>` and `<polygon>` of a class.
+fn point_counts(svg: &str, class: &str) -> Vec<usize> {
     let doc = roxmltree::Document::parse(svg).unwrap();
-    doc.descendants().filter_map(|n| n.attribute("points")).map(|p| p.split_whitespace().count()).collect()
+    shapes_of(&doc, class).iter().filter_map(|n| n.attribute("points")).map(|p| p.split_whitespace().count()).collect()
+}
+
+/// The whole page as XML (its `<!DOCTYPE html>` is a DTD to roxmltree).
+fn parse_page(page: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error> {
+    roxmltree::Document::parse_with_options(page, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() })
+}
+
+/// A short real certificate of a paper system, certified and verified here (once per process).
+fn real(file: &str, theorem: &str, until: f64) -> (Certificate, Accepted) {
+    let text = std::fs::read_to_string(common::repo(&format!("theorems/examples/{file}.toml"))).unwrap();
+    let path = format!("{file}.toml");
+    let sys = System::from_value(Path::new(&path), &doc::parse_toml(Path::new(&path), &text).unwrap()).unwrap();
+    let opts = Options { theorem: theorem.into(), until, ..Options::default() };
+    let cert = certify(&sys, SystemSource { file: path, format: "toml".into(), text }, &opts, |_| {}).expect("certify");
+    let ok = verify(&cert).unwrap_or_else(|r| panic!("{file}: {r}"));
+    (cert, ok)
+}
+
+/// Section 7.3 (Theorem 6.1, ten Lyapunov functions, a predicted limit v) to t = 3.
+fn sec7_3() -> &'static (Certificate, Accepted, String) {
+    static PAGE: OnceLock<(Certificate, Accepted, String)> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        let (cert, ok) = real("sec7_3", "6.1", 3.0);
+        let page = html(&cert, &ok);
+        (cert, ok, page)
+    })
+}
+
+/// Section 7.1 (Theorem 3.2: V_P < 0 on a linear axis, tokens on the ellipsoid E_P) to t = 1.
+fn sec7_1() -> &'static (Certificate, Accepted, String) {
+    static PAGE: OnceLock<(Certificate, Accepted, String)> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        let (cert, ok) = real("sec7_1", "3.2", 1.0);
+        let page = html(&cert, &ok);
+        (cert, ok, page)
+    })
+}
+
+fn proved(ok: &Accepted, kind: &str, function: Option<&str>) -> f64 {
+    ok.claims.iter().find(|p| p.claim.kind == kind && p.claim.function.as_deref() == function).expect("claim").proved
 }
 
 #[test]
@@ -154,8 +233,152 @@ fn html_report_renders() {
     for svg in &plots {
         assert!(check_svg(svg) > 0, "{svg}");
     }
-    // Two panels (x–y, x–z) of one polyline per token, each through every step's end.
-    assert_eq!(point_counts(plots[2]), vec![25; 4]);
+    // Two panels (x–y, x–z) of one polyline per token, through t = 0 and every step's end.
+    assert_eq!(point_counts(plots[2], "path"), vec![26; 4]);
+}
+
+#[test]
+fn html_page_is_well_formed_with_no_stray_markup() {
+    let (cert, ok) = synthetic(25, 0.125);
+    for page in [html(&cert, &ok), sec7_3().2.clone(), sec7_1().2.clone()] {
+        // The page is XML as well as HTML: a broken tag or quote cannot hide in it.
+        let doc = parse_page(&page).unwrap_or_else(|e| panic!("the page is not well-formed: {e}"));
+        for t in doc.descendants().filter(|n| n.is_text()) {
+            let text = t.text().unwrap_or_default();
+            assert!(!text.contains("\">") && !text.contains("=\"") && !text.contains("/>"), "markup shown as text: {text:?}");
+        }
+        // The wide enclosure table scrolls in its own box instead of widening the page.
+        assert!(page.contains("<div class=\"scroll\">\n<table class=\"samples\">"));
+        assert!(page.contains(".scroll{overflow-x:auto"));
+    }
+}
+
+#[test]
+fn misalignment_plot_draws_the_certified_sets_at_step_ends() {
+    let (_, ok, page) = sec7_3();
+    let svg = plot(page, "plot-misalignment");
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let claim = proved(ok, "misalignment-at-end", None);
+    let line = shapes_of(&doc, "claim");
+    assert_eq!(line.len(), 1, "the proved E(T) is marked");
+    let claim_y = attr(&line[0], "y1");
+    // The band of the end sets reaches T at the proved bound, not above it (a larger y is a
+    // smaller value): the a-priori whole-step band alone made the proof look weaker.
+    let ends = xy(shapes_of(&doc, "step-end")[0].attribute("points").unwrap());
+    let t_end = ends.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let top_at_end = ends.iter().filter(|p| p.0 == t_end).map(|p| p.1).fold(f64::INFINITY, f64::min);
+    assert!(top_at_end >= claim_y - 0.05, "E at T drawn at y = {top_at_end}, above the claim at {claim_y}");
+    // The whole-step band is there, lighter, and the legend says which is which.
+    assert_eq!(shapes_of(&doc, "whole-step").len(), 1);
+    assert!(svg.contains("E over each whole step") && svg.contains("E over the certified set at t = 0 and at each step end"));
+    assert!(svg.contains(&format!("E(T) ≤ {}", show_upper(claim))));
+}
+
+#[test]
+fn lyapunov_functions_share_one_log_plot() {
+    let (cert, ok, page) = sec7_3();
+    let svg = plot(page, "plot-lyapunov");
+    assert!(svg.contains("class=\"plot-lyapunov log\""));
+    assert_eq!(svgs(page).len(), 3, "E, the Lyapunov functions, the token paths");
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    assert_eq!(shapes_of(&doc, "lyapunov").len(), cert.lyapunov.len());
+    // Each proved end bound is marked, and printed rounded up.
+    assert_eq!(shapes_of(&doc, "claim").len(), cert.lyapunov.len());
+    for name in &cert.lyapunov {
+        assert!(svg.contains(&format!("{name}(T) ≤ {}", show_upper(proved(ok, "lyapunov-at-end", Some(name))))), "{name}");
+    }
+    // Decades on the axis.
+    let ticks: Vec<&str> = doc.descendants().filter(|n| n.attribute("text-anchor") == Some("end")).filter_map(|n| n.text()).collect();
+    assert!(ticks.len() >= 2 && ticks.iter().all(|t| t.starts_with("1e")), "{ticks:?}");
+    // Theorem 3.2's V_P is negative: a linear axis.
+    assert!(plot(&sec7_1().2, "plot-lyapunov").contains("class=\"plot-lyapunov linear\""));
+}
+
+#[test]
+fn token_plot_shows_the_surface_the_start_and_the_predicted_limit() {
+    let (cert, _, page) = sec7_3();
+    let doc = roxmltree::Document::parse(plot(page, "plot-tokens")).unwrap();
+    // Per panel: the unit sphere's outline and the cross at v (Theorem 6.1 holds).
+    assert_eq!(shapes_of(&doc, "outline").len(), 2);
+    assert_eq!(shapes_of(&doc, "limit").len(), 2);
+    // Every path starts at t = 0 (the initial set), where its circle is; one point per step end.
+    let paths = shapes_of(&doc, "path");
+    let starts = shapes_of(&doc, "start");
+    assert_eq!((paths.len(), starts.len()), (20, 20));
+    for (p, c) in paths.iter().zip(&starts) {
+        let pts = xy(p.attribute("points").unwrap());
+        assert_eq!(pts.len(), cert.steps.len() + 1);
+        assert_eq!((attr(c, "cx"), attr(c, "cy")), pts[0]);
+    }
+    // The ellipsoid E_P for Section 7.1, whose theorem names no limit point.
+    let doc = roxmltree::Document::parse(plot(&sec7_1().2, "plot-tokens")).unwrap();
+    assert_eq!((shapes_of(&doc, "outline").len(), shapes_of(&doc, "limit").len()), (2, 0));
+    assert!(sec7_1().2.contains("ellipsoid E_W"));
+}
+
+/// A generous width for `n` characters of the plots' 11 px sans-serif text.
+fn text_width(n: usize) -> f64 {
+    6.2 * n as f64
+}
+
+#[test]
+fn every_label_and_legend_entry_lies_inside_its_picture() {
+    let (cert, ok) = synthetic(25, 0.125);
+    for page in [html(&cert, &ok), sec7_3().2.clone(), sec7_1().2.clone()] {
+        for svg in svgs(&page) {
+            let doc = roxmltree::Document::parse(svg).unwrap();
+            let view: Vec<f64> = doc.root_element().attribute("viewBox").unwrap().split(' ').map(|v| v.parse().unwrap()).collect();
+            let (w, h) = (view[2], view[3]);
+            for t in doc.descendants().filter(|n| n.has_tag_name("text")) {
+                let label = t.text().unwrap_or_default();
+                let (x, y, len) = (attr(&t, "x"), attr(&t, "y"), text_width(label.chars().count()));
+                let (a, b) = match t.attribute("text-anchor") {
+                    Some("end") => (x - len, x),
+                    Some("middle") => (x - len / 2.0, x + len / 2.0),
+                    _ => (x, x + len),
+                };
+                // A rotated axis name runs vertically through (x, y).
+                let (span, across, lo, hi) = if t.attribute("transform").is_some() { ((a - x + y, b - x + y), x, 0.0, h) } else { ((a, b), y, 0.0, w) };
+                assert!(span.0 >= lo && span.1 <= hi, "{label:?} runs over the edge of a {w}×{h} picture: {span:?}");
+                assert!(across >= 10.0 && across <= if t.attribute("transform").is_some() { w } else { h }, "{label:?} at {across}");
+            }
+        }
+    }
+}
+
+#[test]
+fn log_plots_survive_values_without_a_logarithm() {
+    let (mut cert, mut ok) = synthetic(40, 0.125);
+    // Lyapunov functions on a log axis, from the recorded values (U = I has no simple top
+    // eigenvalue, so the report cannot set up Theorem 6.1's functions itself).
+    cert.theorem = "6.1".into();
+    let bad = [0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, f64::MIN_POSITIVE, 1e300];
+    for (i, s) in cert.steps.iter_mut().enumerate() {
+        let (a, b) = (bad[i % bad.len()], bad[(i / bad.len()) % bad.len()]);
+        s.misalignment = [a, b];
+        s.values = vec![[b, a]];
+        if i % 3 == 0 {
+            // An end box through the origin: E's enclosure over it is unbounded.
+            s.end = BoxSet::plain(vec![-1.0; 6], vec![1.0; 6]);
+        }
+    }
+    ok.claims.iter_mut().for_each(|p| p.proved = f64::NAN);
+    let page = html(&cert, &ok);
+    for svg in svgs(&page) {
+        check_svg(svg);
+    }
+    // Nothing usable at all: still finite, still well-formed.
+    cert.steps.iter_mut().for_each(|s| {
+        s.misalignment = [f64::NAN; 2];
+        s.values = vec![[f64::NAN; 2]];
+        s.end = BoxSet::plain(vec![-1.0; 6], vec![1.0; 6]);
+    });
+    cert.system.text = "not = [valid".into();
+    let page = html(&cert, &ok);
+    parse_page(&page).unwrap();
+    svgs(&page).into_iter().for_each(|svg| {
+        check_svg(svg);
+    });
 }
 
 #[test]
@@ -166,7 +389,9 @@ fn html_report_downsamples_long_certificates() {
     assert_eq!(plots.len(), 3);
     for svg in &plots {
         assert!(check_svg(svg) > 0);
-        assert!(point_counts(svg).iter().all(|&n| n <= 1201), "{:?}", point_counts(svg));
+        let doc = roxmltree::Document::parse(svg).unwrap();
+        let counts: Vec<usize> = doc.descendants().filter_map(|n| n.attribute("points")).map(|p| p.split_whitespace().count()).collect();
+        assert!(counts.iter().all(|&n| n <= 1201), "{counts:?}");
     }
     assert!(page.len() < 200_000, "{} bytes", page.len());
 }
@@ -180,4 +405,6 @@ fn html_report_without_a_decodable_system_skips_the_token_plot() {
     let plots = svgs(&page);
     assert_eq!(plots.len(), 2);
     plots.iter().for_each(|svg| assert!(check_svg(svg) > 0));
+    // Only the recorded whole-step enclosures are there to draw, and the caption says so.
+    assert!(page.contains("the embedded system does not decode"));
 }
