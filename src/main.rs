@@ -678,7 +678,9 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
     if let Some(s) = cert.steps.last() {
         let (lo, hi) = s.end.approx_hull();
         let w = lo.iter().zip(&hi).map(|(l, h)| h - l).fold(0.0, f64::max);
-        eprintln!("final enclosure width {w:.3e}; E at the end in [{:.3e}, {:.3e}] over the last step", s.misalignment[0], s.misalignment[1]);
+        // E at T from the claim (over the final set), not the last step's whole-step box.
+        let e_end = cert.claims.iter().find(|c| c.kind == "misalignment-at-end").map_or_else(|| "not bounded".to_string(), |c| format!("≤ {}", attncert::numeric::show::show_upper(c.bound)));
+        eprintln!("final enclosure width {w:.3e}; E(T) {e_end}");
     }
     Ok(ExitCode::from(code))
 }

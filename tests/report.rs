@@ -220,7 +220,7 @@ fn html_report_renders() {
     let (cert, ok) = synthetic(25, 0.125);
     let page = html(&cert, &ok);
     assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
-    assert!(page.contains("VERIFIED by attncert verify: 25 steps, t ∈ [0, 3.125]"));
+    assert!(page.contains("VERIFIED by attncert verify: theorem 3.2 applies (its hypotheses hold, re-checked from the exact system); every solution from the initial set is enclosed on [0, 3.125] (25 steps)"), "{page}");
     assert!(page.contains("<table class=\"claims\">") && page.contains("<td>misalignment-at-end</td>"));
     // User text is escaped, never markup.
     assert!(page.contains("Two tokens &lt;a &amp; b&gt;") && page.contains("(t &gt;= T)"));
@@ -407,4 +407,15 @@ fn html_report_without_a_decodable_system_skips_the_token_plot() {
     plots.iter().for_each(|svg| assert!(check_svg(svg) > 0));
     // Only the recorded whole-step enclosures are there to draw, and the caption says so.
     assert!(page.contains("the embedded system does not decode"));
+}
+
+/// A certificate of a theorem whose hypotheses fail is still verified, but its report must not
+/// read like a proof of the theorem (green "VERIFIED" alone did).
+#[test]
+fn reports_say_when_the_theorem_does_not_apply() {
+    let (cert, mut ok) = synthetic(5, 0.125);
+    ok.verdict = "fails".into();
+    let page = html(&cert, &ok);
+    assert!(page.contains("<p class=\"verified caveat\">VERIFIED by attncert verify: theorem 3.2 does NOT apply"), "{page}");
+    assert!(markdown(&cert, &ok).contains("not the theorem's conclusion"));
 }

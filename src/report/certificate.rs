@@ -41,7 +41,10 @@ pub fn html(cert: &Certificate, ok: &Accepted) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
         esc(&s.title)
     );
-    out += &format!("<h1>{}</h1>\n<p class=\"verified\">VERIFIED by attncert verify: {}</p>\n<ul>\n", esc(&s.title), esc(&s.verified));
+    // Green only when the theorem applies: a certificate of a theorem whose hypotheses fail
+    // proves enclosures, not the theorem's conclusion.
+    let class = if ok.verdict == "holds" { "verified" } else { "verified caveat" };
+    out += &format!("<h1>{}</h1>\n<p class=\"{class}\">VERIFIED by attncert verify: {}</p>\n<ul>\n", esc(&s.title), esc(&s.verified));
     for (key, value) in &s.facts {
         out += &format!("<li>{}: {}</li>\n", esc(key), esc(value));
     }
@@ -61,7 +64,7 @@ const SAMPLES_NOTE: &str = "Each row encloses the values over the whole step, fo
 /// A wide table scrolls inside its own box (`.scroll`) instead of widening the page; a figure
 /// wider than the page does the same.
 const CSS: &str = "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}\
-.verified{font-weight:bold;color:#1a7f37}.scroll{overflow-x:auto;max-width:100%;margin:1em 0}\
+.verified{font-weight:bold;color:#1a7f37}.caveat{color:#9a6700}.scroll{overflow-x:auto;max-width:100%;margin:1em 0}\
 table{border-collapse:collapse}\
 td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right}th{background:#eee}\
 table.samples td,table.samples th{white-space:nowrap}\
@@ -87,11 +90,13 @@ impl Summary {
     fn new(cert: &Certificate, ok: &Accepted) -> Summary {
         let system = parse_system(cert);
         let name = system.as_ref().map_or_else(|| cert.system.file.clone(), |s| s.name.clone());
-        // The end time is printed rounded down: a shorter window claims less, never more.
-        let verified = format!("{} steps, t ∈ [0, {}]", ok.steps, show_lower(ok.end_time));
+        // Whether the theorem applies, and the window (its end rounded down: a shorter window
+        // claims less, never more), as `verify`'s first line says it.
+        let verified = crate::report::verdict::accepted(&cert.theorem, ok);
         let shape = system.as_ref().map_or(String::new(), |s| format!("; ℓ = {} tokens, d = {}", s.tokens, s.dim));
         let facts = vec![
-            ("System".to_string(), format!("{} ({name}{shape})", cert.system.file)),
+            // The file name is only a label the producer recorded; the name is the verified text's.
+            ("System".to_string(), format!("{name}{shape} (recorded as file '{}')", cert.system.file)),
             (format!("Theorem {}", cert.theorem), format!("verdict {} (re-checked from the exact system)", ok.verdict)),
             ("Initial set".to_string(), initial_set(cert.radius)),
             ("Producer (informational, untrusted)".to_string(), producer(cert)),
