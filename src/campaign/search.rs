@@ -19,9 +19,10 @@ pub const LIMIT_TOLERANCE: f64 = 1e-3;
 /// sits near a non-consensus equilibrium.
 pub const STALL_SPEED: f64 = 1e-9;
 pub const STALL_MISALIGNMENT: f64 = 1e-4;
-/// Step attempts (or layers) the search may spend on one case: about 0.1 s on small systems.
+/// Step attempts (or layers) the search may spend on one case: a few milliseconds on small
+/// systems.
 /// A case that needs more is `slow`.
-pub const STEP_BUDGET: u64 = 20_000;
+pub const STEP_BUDGET: u64 = 5_000;
 /// A Lyapunov function rising by more than this (relative to `max(1, |V|)`) between two
 /// observations has increased beyond the integration error.
 pub const INCREASE_TOLERANCE: f64 = 1e-6;
@@ -118,38 +119,47 @@ pub struct Watch {
     /// Whether the theorem predicts consensus (so a stall is a finding); Theorem 3.2 predicts
     /// only an equilibrium.
     pub consensus: bool,
-    /// The horizon: thirty time constants of the slowest predicted motion, between 50 and
-    /// 3000 (see [`horizon`]).
+    /// The horizon: thirty time constants of the slowest predicted motion, between 50 and 3000.
     pub horizon: f64,
-    /// Whether the horizon covers those thirty time constants (not cut at 3000): only then may
-    /// a consensus away from the predicted limit be called a wrong limit.
-    pub resolved: bool,
+    /// The time after which the tokens must be at the predicted limit: thirty time constants of
+    /// the slowest motion toward it (Theorem 6.1: token 1 moves toward `v` at the rate
+    /// `α_11·(λ1 − y_1ᵀUy_1)`, and under causal attention `α_11 = 1/sqrt(d)` per head, whatever
+    /// `P`, so the eigenvalue gap sets it). A consensus elsewhere is a wrong limit only after it.
+    pub settle: f64,
 }
 
 impl Watch {
     pub fn new(theorem: &str, sys: &System) -> Watch {
         let y0 = model::initial_state(sys);
         let first = unit(y0.column(0).as_slice());
-        let rate = attention_rate(sys);
-        let (leading, limit, consensus, rate) = match theorem {
+        let attention = 30.0 / attention_rate(sys);
+        let (leading, limit, consensus, settle) = match theorem {
             "3.2" => {
                 let p = &sys.heads[0].p;
                 let leading = if p.is_constant() { Leading::Potential(rows(&p.eval(0.0, sys.dim))) } else { Leading::None };
-                (leading, Limit::None, false, rate)
+                (leading, Limit::None, false, 0.0)
             }
             "4.1" => match sys.hemisphere.as_ref().map(|v| unit(&v.iter().map(|l| l.value).collect::<Vec<_>>())) {
-                Some(v) => (Leading::Hemisphere(v.clone()), Limit::Hemisphere(v), true, rate),
-                None => (Leading::None, Limit::None, true, rate),
+                Some(v) => (Leading::Hemisphere(v.clone()), Limit::Hemisphere(v), true, 0.0),
+                None => (Leading::None, Limit::None, true, 0.0),
             },
-            "5.1" => (Leading::Cascade, Limit::Direction(first), true, rate),
+            // Token 1 never moves under Theorem 5.1's hypotheses: the limit is known at once.
+            "5.1" => (Leading::Cascade, Limit::Direction(first), true, 0.0),
             _ => match top_direction(&sys.heads[0].u.eval(0.0, sys.dim), &y0) {
-                // Token 1 drifts to v at `α_11·(λ1 − λ2)`: the gap slows it.
-                Some((v, gap)) => (Leading::Eigen(v.clone()), Limit::Direction(v), true, rate.min(rate * gap / sys.tokens as f64)),
-                None => (Leading::None, Limit::None, true, rate),
+                Some((v, gap)) => {
+                    let alpha = match sys.normalization {
+                        crate::system::Normalization::Paper => sys.heads.len() as f64 / (sys.dim as f64).sqrt(),
+                        crate::system::Normalization::Softmax => sys.heads.len() as f64,
+                    };
+                    // `b = vᵀy_1` grows like `b(0)·e^{rate·t}` while small: leaving the
+                    // neighbourhood of the equator takes `ln(1/b(0))` time constants more.
+                    let b0 = dot(&v, &first).abs().max(1e-300);
+                    (Leading::Eigen(v.clone()), Limit::Direction(v), true, (30.0 + (1.0 / b0).ln()) / (alpha * gap).max(1e-300))
+                }
+                None => (Leading::None, Limit::None, true, f64::INFINITY),
             },
         };
-        let wanted = 30.0 / rate.max(1e-300);
-        Watch { leading, limit, consensus, horizon: wanted.clamp(50.0, 3000.0), resolved: wanted <= 3000.0 }
+        Watch { leading, limit, consensus, horizon: attention.max(settle).clamp(50.0, 3000.0), settle }
     }
 }
 
@@ -230,13 +240,15 @@ pub fn grid(horizon: f64) -> Vec<f64> {
 /// `‖P(t)‖_F` at a few times: a float estimate, since the horizon only needs the right scale,
 /// and a case it cuts short is `slow`, never a finding.
 fn attention_rate(sys: &System) -> f64 {
+    // The bound is a worst case (every score at ±b); the exponent is capped at 10 so that large
+    // `‖P‖` gives a long horizon, not an astronomical one.
     let b = sys
         .heads
         .iter()
         .flat_map(|h| [0.0, 0.37, 1.3, 2.9, 7.7].map(|t| h.p.eval(t, sys.dim).norm()))
         .fold(0.0_f64, f64::max);
     let lambda_min = SymmetricEigen::new(sys.metric_f64()).eigenvalues.iter().copied().fold(f64::INFINITY, f64::min).max(1e-12);
-    1.0 / ((sys.dim as f64).sqrt() * (2.0 * b / lambda_min).min(700.0).exp())
+    1.0 / ((sys.dim as f64).sqrt() * (2.0 * b / lambda_min).min(10.0).exp())
 }
 
 /// Simulates and classifies one case.
@@ -302,6 +314,16 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
                 obs.class = c;
                 return false;
             }
+            // At consensus away from the predicted direction: a wrong limit once the drift
+            // toward it has had its thirty time constants; if the horizon cannot give them (a
+            // tiny eigenvalue gap), nothing more will be decided.
+            if t >= watch.settle {
+                obs.class = Class::WrongLimit;
+                return false;
+            }
+            if watch.settle > horizon {
+                return false;
+            }
         }
         // Tokens that no longer move: an equilibrium. Theorem 3.2 predicts one; the others
         // predict consensus, so one far from it is a stall, and a consensus away from the
@@ -316,7 +338,7 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
                 obs.class = Class::Stalled;
                 return false;
             }
-            if dist > LIMIT_TOLERANCE && watch.resolved {
+            if dist > LIMIT_TOLERANCE && t >= watch.settle {
                 obs.class = Class::WrongLimit;
                 return false;
             }
