@@ -307,6 +307,10 @@ struct CertifyArgs {
     /// plain parallelepipeds, or boxes.
     #[arg(long, value_enum, default_value_t = SetsArg::Box)]
     sets: SetsArg,
+    /// Also claim the lower bounds the enclosure proves at T (E ≥ b > 0, each function ≥ b, and
+    /// increases F(T) − F(0) ≥ b > 0): for counterexamples.
+    #[arg(long)]
+    lower_bounds: bool,
     /// The certificate file (JSON), written atomically.
     #[arg(short, long)]
     out: PathBuf,
@@ -647,6 +651,7 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
             SetsArg::Parallelepiped => certify::Sets::Parallelepiped,
             SetsArg::Box => certify::Sets::Box,
         },
+        lower_bounds: a.lower_bounds,
     };
     let bar = progress_bar(a.until);
     let cert = certify::certify(&sys, source, &opts, |t| {
@@ -671,7 +676,8 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
     let mut text = format!("{status} {}: {headline}\n", a.out.display());
     for c in &cert.claims {
         let f = c.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
-        text += &format!("  {}{f} <= {:e}\n", c.kind, c.bound);
+        let rel = attncert::certificate::ClaimKind::parse(&c.kind).map_or("<=", |k| k.relation());
+        text += &format!("  {}{f} {rel} {:e}\n", c.kind, c.bound);
     }
     Sink::stdout().write_str(&text)?;
     eprintln!("{} steps to t = {}, {} claims, {:.2} s: {}", cert.steps.len(), cert.end_time(), cert.claims.len(), cert.producer.seconds, cert.producer.stop);
@@ -706,7 +712,8 @@ fn cmd_verify(file: PathBuf) -> Result<ExitCode> {
             let _ = writeln!(text, "ACCEPTED {}: {}", file.display(), attncert::report::verdict::accepted(&cert.theorem, &ok));
             for c in &ok.claims {
                 let f = c.claim.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
-                let _ = writeln!(text, "  {}{f} <= {:e} (proved <= {:e})", c.claim.kind, c.claim.bound, c.proved);
+                let rel = attncert::certificate::ClaimKind::parse(&c.claim.kind).map_or("<=", |k| k.relation());
+                let _ = writeln!(text, "  {}{f} {rel} {:e} (proved {rel} {:e})", c.claim.kind, c.claim.bound, c.proved);
             }
             ExitCode::SUCCESS
         }

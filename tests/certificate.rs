@@ -414,3 +414,164 @@ fn a_tiny_hemisphere_direction_is_normalised() {
     let zero = common::system_error(&text.replace("v = [1, 0, 0]", "v = [0, 0.0, 0e5]"));
     assert!(zero.contains("must not be zero"), "{zero}");
 }
+
+// Lower-bound claims: counterexamples certified, and every way of overclaiming rejected.
+
+/// Theorem 5.1 with `y_2(0) = −y_1(0)` exactly (its hypothesis `y_j ≠ −y_1` relaxed): token 2
+/// sits at the unstable equilibrium `a = −1` forever, so consensus is never reached.
+const ANTIPODAL_2: &str = "tokens = 2\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = \"identity\"\nU = \"identity\"\n[initial]\ntokens = [[1, 0], [-1, 0]]\n";
+/// The same with a third, non-antipodal token, which does converge to `y_1`.
+const ANTIPODAL_3: &str = "tokens = 3\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = \"identity\"\nU = \"identity\"\n[initial]\ntokens = [[0.6, 0.8], [-0.6, -0.8], [0, 1]]\n";
+/// Theorem 6.1 with a negative top eigenvalue (`λ = −2`, gap 0.5; value-top-eigenvalue-positive
+/// relaxed): `U y_1 ≈ λ v` pulls token 2 away from `v`, so `V_eigen_2` rises (0.29 → 0.54 on
+/// [0, 1] in `attncert simulate`), while token 1 still converges to `v` (the Rayleigh flow).
+const NEGATIVE_TOP: &str = "tokens = 2\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = \"identity\"\nU = [[-2, 0], [0, -2.5]]\n[initial]\ntokens = [[1, 0.2], [1, 1]]\n";
+
+fn make_lower(text: &str, theorem: &str, until: f64) -> Certificate {
+    let sys = load(text);
+    let opts = Options { theorem: theorem.into(), until, order: 6, lower_bounds: true, ..Options::default() };
+    certify(&sys, source("t.toml", text), &opts, |_| {}).expect("certify")
+}
+
+/// The proved value of the first accepted claim of `kind` (about `function`, if given).
+fn proved(ok: &attncert::certificate::check::Accepted, kind: &str, function: Option<&str>) -> f64 {
+    ok.claims.iter().find(|p| p.claim.kind == kind && p.claim.function.as_deref() == function).unwrap_or_else(|| panic!("no {kind} {function:?} claim")).proved
+}
+
+#[test]
+fn an_antipodal_token_is_certified_to_stay_misaligned() {
+    for (text, e_min) in [(ANTIPODAL_2, 0.99), (ANTIPODAL_3, 0.6)] {
+        let c = make_lower(text, "5.1", 1.0);
+        let ok = verify(&c).unwrap_or_else(|r| panic!("{r}"));
+        assert_eq!((ok.verdict.as_str(), ok.end_time), ("fails", 1.0));
+        let e = proved(&ok, "misalignment-above-at-end", None);
+        assert!(e > e_min && e <= 1.0, "E(y(1)) ≥ {e}");
+        // V(a) = (1 − a)²(2 + a)/3 is 4/3 at a = −1: token 2 has not moved towards y_1.
+        let v2 = proved(&ok, "lyapunov-above-at-end", Some("V_cascade_2"));
+        assert!(v2 > 1.333 && v2 <= 4.0 / 3.0, "{v2}");
+    }
+    // Without the option, no lower bounds are claimed.
+    let c = make(ANTIPODAL_2, "5.1", 0.1, Sets::Box);
+    assert!(c.claims.iter().all(|c| !c.kind.contains("above") && c.kind != "lyapunov-increase"));
+}
+
+#[test]
+fn a_negative_top_eigenvalue_lets_v_eigen_2_increase() {
+    let c = make_lower(NEGATIVE_TOP, "6.1", 1.0);
+    let ok = verify(&c).unwrap_or_else(|r| panic!("{r}"));
+    assert_eq!((ok.verdict.as_str(), ok.end_time), ("fails", 1.0));
+    let rise = proved(&ok, "lyapunov-increase", Some("V_eigen_2"));
+    assert!(rise > 0.2 && rise < 0.3, "V_eigen_2(1) − V_eigen_2(0) ≥ {rise}");
+    assert!(proved(&ok, "lyapunov-above-at-end", Some("V_eigen_2")) > 0.5);
+    // Token 1 converges all the same: no increase of V_eigen_1 is claimed, its decrease is.
+    assert!(ok.claims.iter().all(|p| !(p.claim.kind == "lyapunov-increase" && p.claim.function.as_deref() == Some("V_eigen_1"))));
+    assert!(ok.claims.iter().any(|p| p.claim.kind == "lyapunov-nonincreasing"));
+}
+
+/// The counterexample certificate shared by the lower-bound tamper tests (short: T = 0.5).
+fn lower_base() -> Certificate {
+    let c = make_lower(NEGATIVE_TOP, "6.1", 0.5);
+    for kind in ["misalignment-above-at-end", "lyapunov-above-at-end", "lyapunov-increase"] {
+        assert!(c.claims.iter().any(|c| c.kind == kind), "no {kind} claim");
+    }
+    c
+}
+
+fn claim_of(c: &Certificate, kind: &str) -> usize {
+    c.claims.iter().position(|c| c.kind == kind).unwrap()
+}
+
+#[test]
+fn raised_lower_bounds_are_rejected() {
+    let c = lower_base();
+    let ok = verify(&c).unwrap_or_else(|r| panic!("{r}"));
+    let mut n = 0;
+    for (k, p) in ok.claims.iter().enumerate() {
+        if !attncert::certificate::ClaimKind::parse(&p.claim.kind).unwrap().is_lower() {
+            continue;
+        }
+        n += 1;
+        assert_eq!(p.proved, p.claim.bound, "the producer claims exactly what the checker derives");
+        let mut t = c.clone();
+        t.claims[k].bound = p.proved + p.proved.abs().max(1e-300) * 1e-9;
+        let why = rejected(&t);
+        let want = format!("claim {}: {} claims ≥ {:e}, but the certificate proves only ≥ {:e}", k + 1, p.claim.kind, t.claims[k].bound, p.proved);
+        assert_eq!(why, want);
+    }
+    assert!(n >= 4, "E, V_eigen_1, V_eigen_2 and the increase of V_eigen_2");
+}
+
+#[test]
+fn lower_bounds_that_say_nothing_are_rejected() {
+    for (kind, what) in [("misalignment-above-at-end", "a lower bound on E must be > 0"), ("lyapunov-increase", "the bound must be > 0")] {
+        for bound in [0.0, -0.0, -1.0] {
+            let mut c = lower_base();
+            let k = claim_of(&c, kind);
+            c.claims[k].bound = bound;
+            let why = rejected(&c);
+            assert!(why.starts_with(&format!("claim {}:", k + 1)) && why.contains(what), "{why}");
+        }
+    }
+    for kind in ["misalignment-above-at-end", "lyapunov-above-at-end", "lyapunov-increase"] {
+        for bound in [f64::NEG_INFINITY, f64::INFINITY, f64::NAN] {
+            let mut c = lower_base();
+            let k = claim_of(&c, kind);
+            c.claims[k].bound = bound;
+            assert!(rejected(&c).contains("is not a finite number"), "{kind} {bound}");
+        }
+    }
+}
+
+#[test]
+fn lower_bound_claims_name_functions_only_where_their_kind_takes_one() {
+    let mut c = lower_base();
+    let k = claim_of(&c, "misalignment-above-at-end");
+    c.claims[k].function = Some("V_eigen_2".into());
+    assert!(rejected(&c).contains("misalignment-above-at-end is about no Lyapunov function, but names 'V_eigen_2'"));
+    for kind in ["lyapunov-above-at-end", "lyapunov-increase"] {
+        let mut c = lower_base();
+        let k = claim_of(&c, kind);
+        c.claims[k].function = None;
+        assert!(rejected(&c).contains(&format!("{kind} must name a Lyapunov function")));
+        c.claims[k].function = Some("V_eigen_3".into());
+        assert!(rejected(&c).contains("no Lyapunov function named 'V_eigen_3'"));
+    }
+    // An increase of the function that does decrease is not proved.
+    let mut c = lower_base();
+    let k = claim_of(&c, "lyapunov-increase");
+    c.claims[k].function = Some("V_eigen_1".into());
+    assert!(rejected(&c).contains("lyapunov-increase claims ≥"));
+}
+
+/// Without steps `T = 0`: an increase over no time is not a statement, however it is bounded.
+#[test]
+fn an_empty_certificate_proves_no_increase() {
+    let mut c = lower_base();
+    c.steps.clear();
+    c.claims = vec![Claim { kind: "lyapunov-increase".into(), bound: 1e-300, function: Some("V_eigen_2".into()) }];
+    let why = rejected(&c);
+    assert!(why.starts_with("claim 1: a certificate without steps proves no increase (T = 0)"), "{why}");
+    // Lower bounds at T = 0 do follow from the initial set itself.
+    c.claims = vec![Claim { kind: "misalignment-above-at-end".into(), bound: 1e-3, function: None }];
+    let ok = verify(&c).expect("E(y(0)) ≥ 1e-3");
+    assert_eq!(ok.end_time, 0.0);
+    assert!(ok.claims[0].proved > 0.08 && ok.claims[0].proved < 0.09, "E(y(0)) ≈ 0.084: {}", ok.claims[0].proved);
+}
+
+#[test]
+fn certify_with_lower_bounds_and_verify_print_them_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("neg.toml");
+    std::fs::write(&sys, NEGATIVE_TOP).unwrap();
+    let cert = dir.path().join("c.json");
+    let c = cert.to_str().unwrap();
+    let (code, out, err) = run(&["certify", sys.to_str().unwrap(), "--theorem", "6.1", "--until", "0.5", "--lower-bounds", "-o", c]);
+    assert_eq!(code, 3, "the theorem does not apply: {out}{err}");
+    assert!(out.contains("\n  lyapunov-increase V_eigen_2 >= ") && out.contains("\n  misalignment-at-end <= "), "{out}");
+    let (code, out, _) = run(&["verify", c]);
+    assert_eq!(code, 0, "{out}");
+    let line = out.lines().find(|l| l.starts_with("  lyapunov-increase V_eigen_2 >= ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("(proved >= "), "{line}");
+    assert!(out.lines().any(|l| l.starts_with("  misalignment-above-at-end >= ")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("  lyapunov-at-end V_eigen_2 <= ") && l.contains("(proved <= ")), "{out}");
+}

@@ -419,3 +419,28 @@ fn reports_say_when_the_theorem_does_not_apply() {
     assert!(page.contains("<p class=\"verified caveat\">VERIFIED by attncert verify: theorem 3.2 does NOT apply"), "{page}");
     assert!(markdown(&cert, &ok).contains("not the theorem's conclusion"));
 }
+
+/// Lower-bound claims (`≥ b`) print both bounds rounded down, upper-bound ones rounded up:
+/// the table never states more than was proved.
+#[test]
+fn lower_bound_claims_are_printed_rounded_down() {
+    let (mut cert, mut ok) = synthetic(10, 0.125);
+    let lower = [
+        (Claim { kind: "misalignment-above-at-end".into(), bound: 0.1234567891, function: None }, 0.1234567891),
+        (Claim { kind: "lyapunov-above-at-end".into(), bound: -1.2345678912, function: Some("V_P".into()) }, -1.2345678912),
+        (Claim { kind: "lyapunov-increase".into(), bound: 1.99999999e-3, function: Some("V_P".into()) }, 1.99999999e-3),
+    ];
+    cert.claims.extend(lower.iter().map(|(c, _)| c.clone()));
+    ok.claims.extend(lower.into_iter().map(|(claim, proved)| ProvedClaim { claim, proved }));
+    let page = markdown(&cert, &ok);
+    let row = |kind: &str| page.lines().find(|l| l.contains(&format!("| {kind} |"))).unwrap_or_else(|| panic!("no {kind} row in\n{page}")).to_string();
+    // (Markdown escapes `>` as `\>`.)
+    let e = row("misalignment-above-at-end");
+    assert!(e.contains("E(y(T)) ≥ b \\> 0") && e.contains("| 0.123456 | 0.123456 |"), "{e}");
+    let v = row("lyapunov-above-at-end");
+    assert!(v.contains("V_P(y(T)) ≥ b") && v.contains("| -1.23457 | -1.23457 |"), "{v}");
+    let rise = row("lyapunov-increase");
+    assert!(rise.contains("V_P(y(T)) − V_P(y(0)) ≥ b \\> 0") && rise.contains("| 0.00199999 | 0.00199999 |"), "{rise}");
+    // The upper bound 0.1234567891 of the angle is still rounded up.
+    assert!(row("max-angle-at-end").contains("| 0.125 | 0.123457 |"), "{page}");
+}

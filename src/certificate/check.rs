@@ -30,7 +30,10 @@ use crate::numeric::jet::MAX_LEN;
 use crate::system::{doc, System};
 use crate::theorem;
 
-/// A claim the checker proved, with the bound it derived itself (`proved ≤ claim.bound`).
+/// A claim the checker proved, with the bound it derived itself from an enclosure: for an
+/// upper-bound claim (`≤ b`, see [`ClaimKind::is_lower`]) `proved` is the proved upper bound
+/// (`proved ≤ claim.bound`), for a lower-bound claim (`≥ b`) the proved lower bound
+/// (`proved ≥ claim.bound`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProvedClaim {
     pub claim: Claim,
@@ -129,7 +132,8 @@ pub fn verify(cert: &Certificate) -> Result<Accepted, Rejection> {
     if funcs.names != cert.lyapunov {
         return Err(reject(format!("lyapunov names {:?} differ from the theorem's {:?}", cert.lyapunov, funcs.names)));
     }
-    let mut set = Set::from_box(dy.initial(cert.radius).map_err(reject)?);
+    let initial = dy.initial(cert.radius).map_err(reject)?;
+    let mut set = Set::from_box(initial.clone());
     let mut t = 0.0;
     for (k, step) in cert.steps.iter().enumerate() {
         set = check_step(&dy, &funcs, step, t, &set).map_err(|r| at_step(k, r))?;
@@ -139,7 +143,7 @@ pub fn verify(cert: &Certificate) -> Result<Accepted, Rejection> {
         .claims
         .iter()
         .enumerate()
-        .map(|(c, claim)| check_claim(&dy, &funcs, cert, claim, &set).map_err(|r| at_claim(c, r)))
+        .map(|(c, claim)| check_claim(&dy, &funcs, cert, claim, (&initial, &set)).map_err(|r| at_claim(c, r)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Accepted { verdict: verdict.as_str().into(), steps: cert.steps.len(), end_time: t, claims })
 }
@@ -259,8 +263,9 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     Ok(end)
 }
 
-/// Step 5: a claim, from the verified steps and the final set (`end` of the last step).
-fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Claim, last: &Set) -> Result<ProvedClaim, String> {
+/// Step 5: a claim, from the verified steps, the initial set `S_0` (a box) and the final set
+/// (`end` of the last step, `S_0` itself without steps).
+fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Claim, (first, last): (&[Interval], &Set)) -> Result<ProvedClaim, String> {
     let kind = ClaimKind::parse(&claim.kind).ok_or(format!("unknown claim kind '{}'", claim.kind))?;
     let function = match &claim.function {
         Some(name) => Some(funcs.names.iter().position(|n| n == name).ok_or(format!("no Lyapunov function named '{name}'"))?),
@@ -270,17 +275,35 @@ fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Cla
     if !claim.bound.is_finite() {
         return Err(format!("the bound {} is not a finite number", claim.bound));
     }
-    let takes_function = matches!(kind, ClaimKind::LyapunovNonincreasing | ClaimKind::LyapunovAtEnd);
-    match (&claim.function, takes_function) {
+    let function = match (function, kind.takes_function()) {
         (None, true) => return Err(format!("{} must name a Lyapunov function", claim.kind)),
-        (Some(name), false) => return Err(format!("{} is about no Lyapunov function, but names '{name}'", claim.kind)),
-        _ => {}
-    }
+        (Some(f), false) => return Err(format!("{} is about no Lyapunov function, but names '{}'", claim.kind, funcs.names[f])),
+        (f, _) => f,
+    };
     let tokens = dy.tokens(&last.hull());
+    let proved = if kind.is_lower() {
+        lower_bound(dy, funcs, cert, claim, (kind, function), (first, &tokens))?
+    } else {
+        upper_bound(funcs, cert, claim, (kind, function), &tokens)?
+    };
+    // The sup of an empty enclosure is −∞, its inf +∞: either would pass some bound.
+    if !proved.is_finite() {
+        return Err(format!("the checker's bound for {} is {proved:e}, not a finite number (nothing is proved)", claim.kind));
+    }
+    let holds = if kind.is_lower() { proved >= claim.bound } else { proved <= claim.bound };
+    if !holds {
+        let r = if kind.is_lower() { "≥" } else { "≤" };
+        return Err(format!("{} claims {r} {:e}, but the certificate proves only {r} {:e}", claim.kind, claim.bound, proved));
+    }
+    Ok(ProvedClaim { claim: claim.clone(), proved })
+}
+
+/// The checker's upper bound for an upper-bound claim (`function` given iff the kind takes one).
+fn upper_bound(funcs: &Functions, cert: &Certificate, claim: &Claim, (kind, function): (ClaimKind, Option<usize>), tokens: &[Vec<Interval>]) -> Result<f64, String> {
     // Every proved value below is the upper end of an enclosure the checker computed itself
     // (over `last`, or recorded per step and verified against its own): never the neutral
     // element of an empty maximum, which would "prove" any bound.
-    let proved = match kind {
+    Ok(match kind {
         // D⁺V ≤ (recorded bound) ≤ bound ≤ 0 on every step, V continuous: V is non-increasing.
         // Without steps nothing is known about a derivative.
         ClaimKind::LyapunovNonincreasing => {
@@ -298,16 +321,62 @@ fn check_claim(dy: &Dynamics, funcs: &Functions, cert: &Certificate, claim: &Cla
         }
         // Every solution is in `last` at T: E, the angle, V there are bounded by their
         // enclosures over `last` (the initial set when there are no steps: then T = 0).
-        ClaimKind::MisalignmentAtEnd => lyapunov::misalignment(&tokens).sup(),
-        ClaimKind::MaxAngleAtEnd => lyapunov::max_angle(&tokens).sup(),
-        ClaimKind::LyapunovAtEnd => funcs.values(&tokens)[function.ok_or("names no function")?].sup(),
-    };
-    // The sup of an empty enclosure is −∞: it would pass any bound.
-    if !proved.is_finite() {
-        return Err(format!("the checker's bound for {} is {proved:e}, not a finite number (nothing is proved)", claim.kind));
+        ClaimKind::MisalignmentAtEnd => lyapunov::misalignment(tokens).sup(),
+        ClaimKind::MaxAngleAtEnd => lyapunov::max_angle(tokens).sup(),
+        ClaimKind::LyapunovAtEnd => funcs.values(tokens)[function.ok_or("names no function")?].sup(),
+        _ => return Err(format!("{} is not an upper bound", claim.kind)),
+    })
+}
+
+/// The checker's lower bound for a lower-bound claim, from the tokens of the initial box
+/// `first` and of the final set `last`.
+fn lower_bound(
+    dy: &Dynamics,
+    funcs: &Functions,
+    cert: &Certificate,
+    claim: &Claim,
+    (kind, function): (ClaimKind, Option<usize>),
+    (first, last): (&[Interval], &[Vec<Interval>]),
+) -> Result<f64, String> {
+    // A lower bound is the inf of an enclosure: the inf of an empty one is +∞, of a NaN-ended
+    // one meaningless, so each is tested `proper` before its inf is used. (`claim.bound` is
+    // finite here, so `bound <= 0.0` is the plain negation of `bound > 0`.)
+    let inf = |x: Interval, what: &str| if proper(x) { Ok(x.inf()) } else { Err(format!("the checker could not enclose {what} (nothing is proved)")) };
+    match kind {
+        // Every solution is in `last` at T, so E(y(T)) lies in the enclosure of E over `last`
+        // and is ≥ its inf. E = (1/ℓ) Σ_i ½|u_1 − u_i|² ≥ 0 for any tokens, so b ≤ 0 would be
+        // true of anything and proves nothing.
+        ClaimKind::MisalignmentAboveAtEnd => {
+            if claim.bound <= 0.0 {
+                return Err(format!("E ≥ {:e} holds for any tokens: a lower bound on E must be > 0", claim.bound));
+            }
+            inf(lyapunov::misalignment(last), "E over the final set")
+        }
+        // As for E: V(y(T)) lies in the enclosure of V over `last`. Any finite b is a statement
+        // (the functions take negative values, e.g. V_P).
+        ClaimKind::LyapunovAboveAtEnd => {
+            let f = function.ok_or("names no function")?;
+            inf(funcs.values(last)[f], &format!("{} over the final set", funcs.names[f]))
+        }
+        // Every solution has y(0) in `first` and y(T) in `last`, so V(y(T)) ∈ A = V(last) and
+        // V(y(0)) ∈ B = V(first), and V(y(T)) − V(y(0)) ∈ A − B, inari's outward-rounded
+        // interval difference (it contains a − b for all a ∈ A, b ∈ B): it is ≥ inf(A − B).
+        // T > 0 is needed: without steps `last` is `first` and the claim would be about no time.
+        ClaimKind::LyapunovIncrease => {
+            let f = function.ok_or("names no function")?;
+            if claim.bound <= 0.0 {
+                return Err(format!("an increase ≥ {:e} ≤ 0 does not show that {} increases: the bound must be > 0", claim.bound, funcs.names[f]));
+            }
+            if cert.steps.is_empty() {
+                return Err("a certificate without steps proves no increase (T = 0)".into());
+            }
+            let name = &funcs.names[f];
+            let at_end = funcs.values(last)[f];
+            let at_start = funcs.values(&dy.tokens(first))[f];
+            inf(at_end, &format!("{name} over the final set"))?;
+            inf(at_start, &format!("{name} over the initial set"))?;
+            inf(at_end - at_start, &format!("{name}(T) − {name}(0)"))
+        }
+        _ => Err(format!("{} is not a lower bound", claim.kind)),
     }
-    if !(proved <= claim.bound) {
-        return Err(format!("{} claims ≤ {:e}, but the certificate proves only ≤ {:e}", claim.kind, claim.bound, proved));
-    }
-    Ok(ProvedClaim { claim: claim.clone(), proved })
 }

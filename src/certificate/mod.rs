@@ -10,6 +10,14 @@
 //! had no variational order. Doubles are written in their shortest round-trip form
 //! (`serde_json`'s `float_roundtrip`), so a certificate reads back bit-exactly. Token
 //! coordinates are token-major: coordinate `k` of token `i` is entry `i·d + k`.
+//!
+//! Claim kinds (see [`ClaimKind`]; `T` is the last step's `t1`, `F` a recorded function):
+//! upper bounds `lyapunov-nonincreasing` (`dF/dt ≤ b ≤ 0` on `[0, T]`), `misalignment-at-end`
+//! (`E(y(T)) ≤ b`), `max-angle-at-end`, `lyapunov-at-end` (`F(y(T)) ≤ b`); lower bounds, for
+//! counterexamples, `misalignment-above-at-end` (`E(y(T)) ≥ b > 0`), `lyapunov-above-at-end`
+//! (`F(y(T)) ≥ b`), `lyapunov-increase` (`F(y(T)) − F(y(0)) ≥ b > 0`). Each holds for every
+//! solution from the initial set. Claims are re-derived from the steps, so adding kinds does not
+//! change the version.
 
 pub mod check;
 pub mod flow;
@@ -140,16 +148,20 @@ impl BoxSet {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
-    /// `lyapunov-nonincreasing`, `misalignment-at-end`, `max-angle-at-end`, `lyapunov-at-end`.
+    /// `lyapunov-nonincreasing`, `misalignment-at-end`, `max-angle-at-end`, `lyapunov-at-end`
+    /// (upper bounds), `misalignment-above-at-end`, `lyapunov-above-at-end`, `lyapunov-increase`
+    /// (lower bounds).
     pub kind: String,
-    /// The number the claim bounds by (see [`ClaimKind`]).
+    /// The number the claim bounds by, from above or from below (see [`ClaimKind`]).
     pub bound: f64,
     /// The Lyapunov function the claim is about (one of [`Certificate::lyapunov`]), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
 }
 
-/// What each claim kind states, with `T` the last step's `t1`.
+/// What each claim kind states, with `T` the last step's `t1`, for every solution from the
+/// initial set. The first four are upper bounds (`… ≤ bound`), the last three lower bounds
+/// (`… ≥ bound`): what a counterexample proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimKind {
     /// `V(t)` does not increase on `[0, T]`: every step's derivative bound is `≤ bound ≤ 0`.
@@ -160,14 +172,23 @@ pub enum ClaimKind {
     MaxAngleAtEnd,
     /// `V(y(T)) ≤ bound`.
     LyapunovAtEnd,
+    /// `E(y(T)) ≥ bound > 0`: no solution is at consensus at `T`.
+    MisalignmentAboveAtEnd,
+    /// `V(y(T)) ≥ bound`.
+    LyapunovAboveAtEnd,
+    /// `V(y(T)) − V(y(0)) ≥ bound > 0` with `T > 0`: `V` is not non-increasing on `[0, T]`.
+    LyapunovIncrease,
 }
 
 impl ClaimKind {
-    pub const ALL: [(&'static str, ClaimKind); 4] = [
+    pub const ALL: [(&'static str, ClaimKind); 7] = [
         ("lyapunov-nonincreasing", ClaimKind::LyapunovNonincreasing),
         ("misalignment-at-end", ClaimKind::MisalignmentAtEnd),
         ("max-angle-at-end", ClaimKind::MaxAngleAtEnd),
         ("lyapunov-at-end", ClaimKind::LyapunovAtEnd),
+        ("misalignment-above-at-end", ClaimKind::MisalignmentAboveAtEnd),
+        ("lyapunov-above-at-end", ClaimKind::LyapunovAboveAtEnd),
+        ("lyapunov-increase", ClaimKind::LyapunovIncrease),
     ];
 
     pub fn parse(s: &str) -> Option<ClaimKind> {
@@ -176,6 +197,25 @@ impl ClaimKind {
 
     pub fn name(self) -> &'static str {
         ClaimKind::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+    }
+
+    /// Whether the claim bounds from below (`≥ bound`) rather than from above.
+    pub fn is_lower(self) -> bool {
+        matches!(self, ClaimKind::MisalignmentAboveAtEnd | ClaimKind::LyapunovAboveAtEnd | ClaimKind::LyapunovIncrease)
+    }
+
+    /// The relation to the bound, as `verify` and `certify` print it: `<=` or `>=`.
+    pub fn relation(self) -> &'static str {
+        if self.is_lower() {
+            ">="
+        } else {
+            "<="
+        }
+    }
+
+    /// Whether the claim is about one of the recorded functions (and must name it).
+    pub fn takes_function(self) -> bool {
+        matches!(self, ClaimKind::LyapunovNonincreasing | ClaimKind::LyapunovAtEnd | ClaimKind::LyapunovAboveAtEnd | ClaimKind::LyapunovIncrease)
     }
 }
 

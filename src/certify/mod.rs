@@ -37,11 +37,14 @@ pub struct Options {
     pub max_steps: usize,
     /// The set representation of step ends.
     pub sets: Sets,
+    /// Also claim the lower bounds the enclosure proves at `T` (`E ≥ b > 0`, each function
+    /// `≥ b`, increases `F(T) − F(0) ≥ b > 0`): for counterexamples.
+    pub lower_bounds: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, variational_order: 5, tolerance: 1e-8, max_steps: 200_000, sets: Sets::Box }
+        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, variational_order: 5, tolerance: 1e-8, max_steps: 200_000, sets: Sets::Box, lower_bounds: false }
     }
 }
 
@@ -78,7 +81,8 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let verdict = theorem::run(&Context::new(sys), &spec).verdict;
     let funcs = lyapunov::setup(sys, &opts.theorem, verdict == Verdict::Holds, opts.radius).map_err(|e| Error::Usage(format!("cannot certify: {e}")))?;
     let dy = Dynamics::new(sys).map_err(Error::Numerical)?;
-    let mut set = Set::from_box(dy.initial(opts.radius).map_err(Error::Numerical)?);
+    let initial = dy.initial(opts.radius).map_err(Error::Numerical)?;
+    let mut set = Set::from_box(initial.clone());
     let mut steps = Vec::new();
     let mut t = 0.0;
     let mut h = 0.05_f64.min(opts.until);
@@ -116,7 +120,10 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
             Err(why) => break format!("the enclosure could not be continued past t = {t}: {why}"),
         }
     };
-    let claims = claims(&dy, &funcs, &steps, &set.hull());
+    let mut claims = claims(&dy, &funcs, &steps, &set.hull());
+    if opts.lower_bounds {
+        claims.extend(lower_claims(&dy, &funcs, &steps, (&initial, &set.hull())));
+    }
     Ok(Certificate {
         format: FORMAT.into(),
         version: VERSION,
@@ -338,5 +345,34 @@ fn claims(dy: &Dynamics, funcs: &Functions, steps: &[Step], last: &[Interval]) -
         out.push(Claim { kind: ClaimKind::LyapunovAtEnd.name().into(), bound: v.sup(), function: Some(funcs.names[f].clone()) });
     }
     out.retain(|c| c.bound.is_finite());
+    out
+}
+
+/// The lower-bound claims the steps support, each with the bound the checker will derive from
+/// the initial box `first` and the final set's hull `last` (the same enclosures, in the same
+/// order of operations). Only finite bounds, and for `E` and increases only positive ones: the
+/// checker rejects the others as proving nothing.
+fn lower_claims(dy: &Dynamics, funcs: &Functions, steps: &[Step], (first, last): (&[Interval], &[Interval])) -> Vec<Claim> {
+    let claim = |kind: ClaimKind, bound: f64, f: Option<usize>| Claim { kind: kind.name().into(), bound, function: f.map(|f| funcs.names[f].clone()) };
+    let proper = |x: &Interval| !x.is_empty() && x.inf().is_finite() && x.sup().is_finite();
+    let tokens = dy.tokens(last);
+    let mut out = Vec::new();
+    let e = lyapunov::misalignment(&tokens);
+    if proper(&e) && e.inf() > 0.0 {
+        out.push(claim(ClaimKind::MisalignmentAboveAtEnd, e.inf(), None));
+    }
+    let at_end = funcs.values(&tokens);
+    let at_start = funcs.values(&dy.tokens(first));
+    for (f, v) in at_end.iter().enumerate() {
+        if proper(v) {
+            out.push(claim(ClaimKind::LyapunovAboveAtEnd, v.inf(), Some(f)));
+        }
+    }
+    for (f, (a, b)) in at_end.iter().zip(&at_start).enumerate() {
+        let rise = *a - *b;
+        if !steps.is_empty() && proper(a) && proper(b) && proper(&rise) && rise.inf() > 0.0 {
+            out.push(claim(ClaimKind::LyapunovIncrease, rise.inf(), Some(f)));
+        }
+    }
     out
 }

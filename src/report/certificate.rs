@@ -150,11 +150,15 @@ fn statement(kind: &str, function: &str) -> String {
         Some(ClaimKind::MisalignmentAtEnd) => "E(y(T)) ≤ b".into(),
         Some(ClaimKind::MaxAngleAtEnd) => "largest angle between tokens at T ≤ b (rad)".into(),
         Some(ClaimKind::LyapunovAtEnd) => format!("{function}(y(T)) ≤ b"),
+        Some(ClaimKind::MisalignmentAboveAtEnd) => "E(y(T)) ≥ b > 0".into(),
+        Some(ClaimKind::LyapunovAboveAtEnd) => format!("{function}(y(T)) ≥ b"),
+        Some(ClaimKind::LyapunovIncrease) => format!("{function}(y(T)) − {function}(y(0)) ≥ b > 0"),
         None => "?".into(),
     }
 }
 
-/// Both bounds are upper bounds (`≤ b`), so both are printed rounded up.
+/// Both bounds of a `≤ b` claim are upper bounds, printed rounded up; both of a `≥ b` claim
+/// are lower bounds, printed rounded down: either way the table never claims more than proved.
 fn claims_table(claims: &[ProvedClaim]) -> Table {
     let head = ["claim", "function", "states", "claimed bound b", "proved bound"];
     let rows = claims
@@ -162,7 +166,8 @@ fn claims_table(claims: &[ProvedClaim]) -> Table {
         .map(|p| {
             let function = p.claim.function.clone().unwrap_or_default();
             let states = statement(&p.claim.kind, if function.is_empty() { "V" } else { &function });
-            vec![p.claim.kind.clone(), function, states, show_upper(p.claim.bound), show_upper(p.proved)]
+            let show = if ClaimKind::parse(&p.claim.kind).is_some_and(ClaimKind::is_lower) { show_lower } else { show_upper };
+            vec![p.claim.kind.clone(), function, states, show(p.claim.bound), show(p.proved)]
         })
         .collect();
     Table { head: head.iter().map(|h| h.to_string()).collect(), rows }
