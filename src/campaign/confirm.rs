@@ -109,7 +109,7 @@ fn certify_finding(opts: &Options, case: &Case, obs: &Observation, index: u64, o
     let Some((until, kind)) = target(obs) else {
         return (None, "observed: the Lyapunov function never rose above its initial value, which is what a certificate could prove".into());
     };
-    let copts = certify::Options { theorem: opts.theorem.clone(), until, radius: 0.0, max_steps: 20_000, sets: Sets::Box, /* MERGE: lower_bounds: true, */ ..certify::Options::default() };
+    let copts = certify::Options { theorem: opts.theorem.clone(), until, radius: 0.0, max_steps: 20_000, sets: Sets::Box, lower_bounds: true, ..certify::Options::default() };
     let source = SystemSource { file: format!("finding-{}-{}-{index}.toml", opts.theorem, opts.seed), format: "toml".into(), text: case.text.clone() };
     let cert = match certify::certify(&case.sys, source, &copts, |_| {}) {
         Ok(c) => c,
@@ -119,7 +119,9 @@ fn certify_finding(opts: &Options, case: &Case, obs: &Observation, index: u64, o
         Ok(a) => a,
         Err(r) => return (None, format!("observed: the certificate was rejected: {r}")),
     };
-    let proved = accepted.claims.iter().find(|c| c.claim.kind == kind && c.claim.bound > 0.0);
+    // The strongest claim of the kind: the token farthest from the predicted limit, the
+    // largest rise.
+    let proved = accepted.claims.iter().filter(|c| c.claim.kind == kind && c.claim.bound > 0.0).max_by(|a, b| a.claim.bound.total_cmp(&b.claim.bound));
     let file = out.and_then(|dir| {
         let path = dir.join(format!("finding-{}-{}-{index}.cert.json", opts.theorem, opts.seed));
         write_atomic(&path, &cert.to_json()).ok().map(|()| path.display().to_string())
