@@ -743,28 +743,8 @@ fn cmd_report(file: PathBuf, out: PathBuf) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `a..b` (inclusive) or a single number.
-fn parse_range(flag: &str, text: Option<&str>, default: (usize, usize)) -> Result<(usize, usize)> {
-    let Some(text) = text else { return Ok(default) };
-    let bad = || Error::Usage(format!("{flag} {text}: expected a range like 2..6 or a number"));
-    let (a, b) = text.split_once("..").unwrap_or((text, text));
-    let (a, b) = (a.trim().parse::<usize>().map_err(|_| bad())?, b.trim().parse::<usize>().map_err(|_| bad())?);
-    Ok((a, b))
-}
-
-fn parse_f64_range(flag: &str, text: &str) -> Result<(f64, f64)> {
-    let bad = || Error::Usage(format!("{flag} {text}: expected a range like 0.05..5"));
-    let (a, b) = text.split_once("..").ok_or_else(bad)?;
-    Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?))
-}
-
-fn parse_shard(text: &str) -> Result<(u64, u64)> {
-    let bad = || Error::Usage(format!("--shard {text}: expected k/N with 0 ≤ k < N"));
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    Ok((k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?))
-}
-
 fn campaign_options(a: &FuzzArgs) -> Result<attncert::campaign::Options> {
+    use attncert::campaign::args::{parse_f64_range, parse_range, parse_shard};
     use attncert::campaign::{generate::Ranges, Layers, Options};
     let theorem = a.theorem.clone().ok_or_else(|| Error::Usage("fuzz needs --theorem (3.2, 4.1, 5.1, 6.1 or c6.1), or `fuzz merge DIR...`".into()))?;
     let d = Options::default_ranges(&theorem);

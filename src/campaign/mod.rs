@@ -12,6 +12,7 @@
 //! "observed". Case `i` of seed `S` draws from the stream `mix(S, i)`, whatever the shard or
 //! the thread, so a campaign split into shards concatenates into the single-machine one.
 
+pub mod args;
 pub mod confirm;
 pub mod generate;
 pub mod record;
