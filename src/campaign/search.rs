@@ -7,7 +7,8 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 use crate::model::{self, lyapunov, Kernel};
 use crate::simulate::ode::Stats;
-use crate::simulate::{observe::observe, Method};
+use crate::simulate::observe::{observe, End};
+use crate::simulate::Method;
 use crate::system::System;
 
 /// Below this `E` the tokens are at consensus (to double precision, for practical purposes).
@@ -132,7 +133,9 @@ impl Watch {
     pub fn new(theorem: &str, sys: &System) -> Watch {
         let y0 = model::initial_state(sys);
         let first = unit(y0.column(0).as_slice());
-        let attention = 30.0 / attention_rate(sys);
+        // Thirty time constants, plus the ln(1e12) ≈ 28 it takes to leave an unstable
+        // equilibrium from 1e-12 away (the smallest margin the generators plant).
+        let attention = 58.0 / attention_rate(sys);
         let (leading, limit, consensus, settle) = match theorem {
             "3.2" => {
                 let p = &sys.heads[0].p;
@@ -270,7 +273,8 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
     let mut prev: Option<f64> = None;
     let mut start: Option<f64> = None;
     let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
-    let (stats, _end) = observe(sys, method, &grid(horizon), STEP_BUDGET, |t, y| {
+    let mut stalled_since: Option<f64> = None;
+    let (stats, end) = observe(sys, method, &grid(horizon), STEP_BUDGET, |t, y| {
         let toks: Vec<&[f64]> = y.as_slice().chunks(sys.dim).collect();
         let e = lyapunov::misalignment(&toks).max(0.0);
         kernel.rhs(t, y, &mut dy);
@@ -329,22 +333,26 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
         // predict consensus, so one far from it is a stall, and a consensus away from the
         // predicted direction is a wrong limit, but only where the horizon covers the slowest
         // predicted drift (else it may still be drifting there: slow).
-        if speed < STALL_SPEED && t > 0.0 {
-            if !watch.consensus {
-                obs.class = Class::Converged;
-                return false;
-            }
-            if e > STALL_MISALIGNMENT {
-                obs.class = Class::Stalled;
-                return false;
-            }
-            if dist > LIMIT_TOLERANCE && t >= watch.settle {
-                obs.class = Class::WrongLimit;
-                return false;
-            }
+        // A stall must last to the horizon: near an unstable equilibrium (a token 1e-12 from
+        // the antipode of y_1) the tokens creep for ln(1/ε) time constants before they leave,
+        // and the horizon has room for that (see `Watch::new`). An exact equilibrium stays put.
+        let still = speed < STALL_SPEED && t > 0.0;
+        if still && !watch.consensus {
+            obs.class = Class::Converged;
+            return false;
         }
+        if still && dist > LIMIT_TOLERANCE && e <= STALL_MISALIGNMENT && t >= watch.settle {
+            obs.class = Class::WrongLimit;
+            return false;
+        }
+        stalled_since = if still && e > STALL_MISALIGNMENT { stalled_since.or(Some(t)) } else { None };
         true
     })?;
+    if let (Some(_), End::Done) = (stalled_since, end) {
+        if obs.t_end >= horizon {
+            obs.class = Class::Stalled;
+        }
+    }
     obs.stats = stats;
     Ok(obs)
 }

@@ -11,7 +11,7 @@ use crate::certificate::flow::{dot, Dynamics};
 use crate::hypothesis::value::top_eigen;
 use crate::model::reference;
 use crate::numeric::enclose::{self, literal, point, IMat};
-use crate::system::{Attention, Initial};
+use crate::system::Attention;
 
 /// Which functions are recorded, with the certified data they need.
 #[derive(Debug, Clone)]
@@ -101,7 +101,11 @@ fn hemisphere_direction(sys: &crate::system::System) -> Result<Vec<Interval>, St
 }
 
 /// Thm 6.1's `(v, λ)`: the certified top eigenpair of `U` (`hypothesis::value`), `v` enclosed
-/// coordinatewise by its certified 2-norm error, signed so that `v̂ᵀ Σ_i y_i(0) ≥ 0`.
+/// coordinatewise by its certified 2-norm error `ε`, signed so that `vᵀ s > 0` for the sum
+/// `s = Σ_i y_i(0)` of the *normalised* initial tokens (the rule `simulate` uses, so a
+/// function named `V_eigen_i` means the same everywhere). The sign is certified: with
+/// `|v − v̂| ≤ ε`, `|vᵀs − v̂ᵀs| ≤ ε|s|`, so `|v̂ᵀs| > ε|s|` (in intervals) fixes it; otherwise
+/// no `V_eigen_i` is defined (tokens spread evenly around `v` leave its side open).
 fn eigen_direction(sys: &crate::system::System) -> Result<(Vec<Interval>, Interval), String> {
     let e = top_eigen(&sys.heads[0].u, sys.dim);
     let lambda = match &e {
@@ -109,11 +113,24 @@ fn eigen_direction(sys: &crate::system::System) -> Result<(Vec<Interval>, Interv
         _ => return Err("U has no certified simple top eigenvalue".into()),
     };
     let (v, eps) = e.direction().ok_or("no certified top eigenvector of U")?;
-    let sum: f64 = match &sys.initial {
-        Initial::Tokens(rows) => rows.iter().map(|r| r.iter().zip(&v).map(|(a, b)| a.value * b).sum::<f64>()).sum(),
-        Initial::Random { values, .. } => values.column_iter().map(|c| c.iter().zip(&v).map(|(a, b)| a * b).sum::<f64>()).sum(),
+    let dy = Dynamics::new(sys)?;
+    let y0 = dy.initial(0.0)?;
+    let mut sum = vec![point(0.0); sys.dim];
+    for tok in y0.chunks(sys.dim) {
+        for (s, &x) in sum.iter_mut().zip(tok) {
+            *s += x;
+        }
+    }
+    let vhat: Vec<Interval> = v.iter().map(|&x| point(x)).collect();
+    let side = dot(&vhat, &sum);
+    let slack = point(eps) * dot(&sum, &sum).sqrt();
+    let sign = if (side - slack).inf() > 0.0 {
+        1.0
+    } else if (side + slack).sup() < 0.0 {
+        -1.0
+    } else {
+        return Err(format!("the side of U's top eigenvector is not determined by the initial tokens (Σ_i v̂ᵀy_i(0) ∈ [{:e}, {:e}], eigenvector error {eps:e})", side.inf(), side.sup()));
     };
-    let sign = if sum < 0.0 { -1.0 } else { 1.0 };
     let r = Interval::try_from((-eps, eps)).map_err(|_| "eigenvector error bound is not finite")?;
     Ok((v.iter().map(|&x| point(sign * x) + r).collect(), lambda))
 }
