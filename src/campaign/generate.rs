@@ -610,9 +610,10 @@ fn cascade(s: &mut Stream, l: usize, d: usize, ranges: &Ranges, relax: &Relax) -
         initial[j] = initial[0].iter().map(|x| negate(x)).collect();
         planted.push(format!("token {} = −token 1", j + 1));
     } else if l >= 2 && chance(s, 0.2) {
-        // Nearly antipodal: the edge of the hypothesis.
+        // Nearly antipodal: the edge of the hypothesis (ε ≥ 1e-9: closer, the escape from the
+        // unstable equilibrium a = −1 outlasts any horizon, and the case can only be slow).
         let j = pick(s, (1, l - 1));
-        let eps = edge_scale(s, 1e-2);
+        let eps = edge_scale(s, 1e-2).max(1e-9);
         initial[j] = initial[0].iter().map(|x| lit(-rational_of(x).to_f64() * (1.0 + eps * s.symmetric(1.0)) + eps * s.normal(), 17)).collect();
         planted.push(format!("token {} nearly antipodal to token 1 (ε ≈ {eps:.1e})", j + 1));
     }

@@ -7,7 +7,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 use crate::model::{self, lyapunov, Kernel};
 use crate::simulate::ode::Stats;
-use crate::simulate::observe::{observe, End};
+use crate::simulate::observe::observe;
 use crate::simulate::Method;
 use crate::system::System;
 
@@ -17,8 +17,10 @@ pub const CONSENSUS: f64 = 1e-10;
 /// limit is a wrong limit.
 pub const LIMIT_TOLERANCE: f64 = 1e-3;
 /// A state whose tokens all move slower than this, with `E` above [`STALL_MISALIGNMENT`],
-/// sits near a non-consensus equilibrium.
+/// sits near a non-consensus equilibrium (an equilibrium for the predicted limit).
 pub const STALL_SPEED: f64 = 1e-9;
+/// Below this a token's speed is rounding noise (an exact equilibrium in floating point).
+pub const ROUNDING_SPEED: f64 = 1e-14;
 pub const STALL_MISALIGNMENT: f64 = 1e-4;
 /// Step attempts (or layers) the search may spend on one case: a few milliseconds on small
 /// systems.
@@ -224,6 +226,8 @@ pub struct Observation {
     /// The largest token speed `|ẏ_i|` at `t_end`.
     pub speed: f64,
     pub stats: Stats,
+    /// At `t_end`: still, `E` bounded away from 0, and slowing down.
+    pub settling: bool,
 }
 
 /// The time grid: 0, 0.05, 0.1, 0.2, … doubling, up to the horizon (included).
@@ -256,6 +260,17 @@ fn attention_rate(sys: &System) -> f64 {
 
 /// Simulates and classifies one case.
 pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crate::error::Result<Observation> {
+    let first = search_within(sys, watch, method, horizon, STEP_BUDGET)?;
+    // Settling into a non-consensus state (still, E bounded away, slowing down) but not yet
+    // at rounding-level speed: a stable equilibrium approached at a slow rate. Give it four
+    // times the time and steps (rare: the cost of the campaign is in the other cases).
+    if first.class == Class::Slow && first.settling {
+        return search_within(sys, watch, method, 4.0 * horizon, 4 * STEP_BUDGET);
+    }
+    Ok(first)
+}
+
+fn search_within(sys: &System, watch: &Watch, method: Method, horizon: f64, budget: u64) -> crate::error::Result<Observation> {
     let horizon = horizon.max(f64::MIN_POSITIVE);
     let mut kernel = Kernel::new(sys);
     let mut obs = Observation {
@@ -269,12 +284,14 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
         limit_distance: None,
         speed: f64::NAN,
         stats: Stats::default(),
+        settling: false,
     };
     let mut prev: Option<f64> = None;
+    let mut last_speed = f64::INFINITY;
     let mut start: Option<f64> = None;
     let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
-    let mut stalled_since: Option<f64> = None;
-    let (stats, end) = observe(sys, method, &grid(horizon), STEP_BUDGET, |t, y| {
+    let mut stalled_speed: Option<f64> = None;
+    let (stats, _end) = observe(sys, method, &grid(horizon), budget, |t, y| {
         let toks: Vec<&[f64]> = y.as_slice().chunks(sys.dim).collect();
         let e = lyapunov::misalignment(&toks).max(0.0);
         kernel.rhs(t, y, &mut dy);
@@ -282,6 +299,8 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
         obs.t_end = t;
         obs.misalignment = e;
         obs.speed = speed;
+        obs.settling = e > STALL_MISALIGNMENT && speed < 1e-6 && speed < last_speed;
+        last_speed = speed;
         if let Some(v) = watch.leading.value(&toks) {
             obs.lyapunov = watch.leading.name().map(|n| (n, v));
             let v0 = *start.get_or_insert(v);
@@ -333,9 +352,6 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
         // predict consensus, so one far from it is a stall, and a consensus away from the
         // predicted direction is a wrong limit, but only where the horizon covers the slowest
         // predicted drift (else it may still be drifting there: slow).
-        // A stall must last to the horizon: near an unstable equilibrium (a token 1e-12 from
-        // the antipode of y_1) the tokens creep for ln(1/ε) time constants before they leave,
-        // and the horizon has room for that (see `Watch::new`). An exact equilibrium stays put.
         let still = speed < STALL_SPEED && t > 0.0;
         if still && !watch.consensus {
             obs.class = Class::Converged;
@@ -345,14 +361,20 @@ pub fn search(sys: &System, watch: &Watch, method: Method, horizon: f64) -> crat
             obs.class = Class::WrongLimit;
             return false;
         }
-        stalled_since = if still && e > STALL_MISALIGNMENT { stalled_since.or(Some(t)) } else { None };
+        // A stall must not be an escape in slow motion: a state ε from an *unstable*
+        // equilibrium (a token 1e-9 from the antipode of y_1) creeps at about r·ε for ln(1/ε)/r,
+        // longer than any horizon when the attention weight r is tiny, and a time-varying P
+        // hides the growth. Only rounding noise is conclusive: an exact equilibrium in floating
+        // point, or a stable one reached. Rounding-level speed at two successive observations,
+        // E bounded away from 0: stalled.
+        let stall = speed <= ROUNDING_SPEED && t > 0.0 && e > STALL_MISALIGNMENT;
+        if stall && stalled_speed.is_some() {
+            obs.class = Class::Stalled;
+            return false;
+        }
+        stalled_speed = stall.then_some(speed);
         true
     })?;
-    if let (Some(_), End::Done) = (stalled_since, end) {
-        if obs.t_end >= horizon {
-            obs.class = Class::Stalled;
-        }
-    }
     obs.stats = stats;
     Ok(obs)
 }
