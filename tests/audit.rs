@@ -187,34 +187,16 @@ fn paper_systems_tightened_contain_float_solutions() {
     }
 }
 
-const WEIRD: &str = r#"
-name = "weird"
-tokens = 4
-dim = 3
-attention = "causal"
-normalization = "softmax"
-metric = [[2, 0.5, 0], [0.5, 1, 0], [0, 0, 1.5]]
-
-[[heads]]
-P = [["abs(t - 0.013)", "sign(t - 0.021)", 0.3], [0.1, "sqrt(t + 1)", 0], [0, "1/(t + 0.5)", 0.7]]
-U = [[0.5, 1, 0], [-1, 0.2, 0.3], [0, 0.4, -0.5]]
-
-[[heads]]
-P = "identity"
-U = { scalar = "cos(7*t)", times = [[1, 0, 0], [0, 2, 0], [0, 0, 3]] }
-
-[lyapunov]
-v = [1, 0, 0]
-
-[initial]
-tokens = [[1, 0.2, 0.1], [0.5, -0.9, 0.3], [-0.7, 0.1, 0.6], [0.2, 0.3, -1]]
-"#;
+/// The red-team system with every corner of the model (tests/systems/weird.toml).
+fn weird() -> String {
+    std::fs::read_to_string(common::repo("tests/systems/weird.toml")).unwrap()
+}
 
 #[test]
 fn weird_system_tightened_contains_float_solutions() {
     for (order, q, radius) in [(6, 2, 0.0), (12, 4, 1e-3)] {
         for sets in [Sets::Box, Sets::Qr] {
-            let c = make(WEIRD, "4.1", 0.04, order, q, radius, sets);
+            let c = make(&weird(), "4.1", 0.04, order, q, radius, sets);
             check_true(&format!("weird p={order} q={q} r={radius} {sets:?} (producer's sets)"), &c, 6, 1e-11);
             let mut c = c;
             tighten(&mut c);
@@ -277,7 +259,7 @@ fn midrad_sums_contain_exact_sums_at_extreme_magnitudes() {
     let mut bad = 0;
     for _ in 0..20_000 {
         let n = 1 + (next() % 6) as usize;
-        let mut pick = |next: &mut dyn FnMut() -> u64| -> (f64, f64) {
+        let pick = |next: &mut dyn FnMut() -> u64| -> (f64, f64) {
             let m = mags[(next() % mags.len() as u64) as usize] * if next() % 2 == 0 { 1.0 } else { -1.0 };
             let x = m * (1.0 + (next() % 1000) as f64 / 997.0);
             let x = if x.is_finite() { x } else { f64::MAX.copysign(m) };

@@ -33,27 +33,10 @@ fn text(name: &str) -> String {
     std::fs::read_to_string(common::repo(name)).unwrap()
 }
 
-const WEIRD: &str = r#"
-tokens = 4
-dim = 3
-attention = "causal"
-normalization = "softmax"
-metric = [[2, 0.5, 0], [0.5, 1, 0], [0, 0, 1.5]]
-
-[[heads]]
-P = [["abs(t - 0.013)", "sign(t - 0.021)", 0.3], [0.1, "sqrt(t + 1)", 0], [0, "1/(t + 0.5)", 0.7]]
-U = [[0.5, 1, 0], [-1, 0.2, 0.3], [0, 0.4, -0.5]]
-
-[[heads]]
-P = "identity"
-U = { scalar = "cos(7*t)", times = [[1, 0, 0], [0, 2, 0], [0, 0, 3]] }
-
-[lyapunov]
-v = [1, 0, 0]
-
-[initial]
-tokens = [[1, 0.2, 0.1], [0.5, -0.9, 0.3], [-0.7, 0.1, 0.6], [0.2, 0.3, -1]]
-"#;
+/// The red-team system with every corner of the model (tests/systems/weird.toml).
+fn weird() -> String {
+    text("tests/systems/weird.toml")
+}
 const ANTIPODAL_2: &str = "tokens = 2\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = \"identity\"\nU = \"identity\"\n[initial]\ntokens = [[1, 0], [-1, 0]]\n";
 const NEGATIVE_TOP: &str = "tokens = 2\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = \"identity\"\nU = [[-2, 0], [0, -2.5]]\n[initial]\ntokens = [[1, 0.2], [1, 1]]\n";
 
@@ -103,7 +86,7 @@ fn certified_lower_bounds_hold_along_float_solutions() {
         ("sec7_3", text("theorems/examples/sec7_3.toml"), "6.1", 0.3, Sets::Qr),
         ("antipodal", ANTIPODAL_2.to_string(), "5.1", 1.0, Sets::Box),
         ("negative-top", NEGATIVE_TOP.to_string(), "6.1", 1.0, Sets::Parallelepiped),
-        ("weird", WEIRD.to_string(), "4.1", 0.04, Sets::Qr),
+        ("weird", weird(), "4.1", 0.04, Sets::Qr),
     ] {
         let c = make_lower(&t, th, until, 0.0, sets);
         lower_claims_true(name, &c);

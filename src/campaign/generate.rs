@@ -568,18 +568,24 @@ fn gradient(s: &mut Stream, l: usize, d: usize, ranges: &Ranges, relax: &Relax) 
     Draft { tokens: l, dim: d, causal, metric, heads, initial: free_tokens(s, l, d), hemisphere: None, planted }
 }
 
+/// `h` heads with a bounded `P(t)` each (layer schedules when `jumps`) and `U = I` (a random
+/// `U` three times in four when `value-identity` is relaxed).
+fn heads_with_identity_u(s: &mut Stream, d: usize, h: usize, relax: &Relax, jumps: bool) -> Vec<(Mat, Mat)> {
+    (0..h)
+        .map(|_| {
+            let p = p_for(s, d, relax, jumps);
+            let u = if relax.has("value-identity") && chance(s, 0.75) { random_u(s, d) } else { Mat::Identity };
+            (p, u)
+        })
+        .collect()
+}
+
 /// Theorem 4.1: full, `U = I`, bounded uniformly continuous `P(t)`, any SPD `W`, tokens in an
 /// open hemisphere.
 fn hemisphere(s: &mut Stream, l: usize, d: usize, ranges: &Ranges, relax: &Relax) -> Draft {
     let causal = causal_unless(s, relax, false, "attention-full");
     let h = heads_count(s, ranges, false, relax);
-    let heads = (0..h)
-        .map(|_| {
-            let p = p_for(s, d, relax, false);
-            let u = if relax.has("value-identity") && chance(s, 0.75) { random_u(s, d) } else { Mat::Identity };
-            (p, u)
-        })
-        .collect();
+    let heads = heads_with_identity_u(s, d, h, relax, false);
     let metric = if chance(s, 0.3) { MetricDraft::Matrix(spd_matrix(s, d, 1.0)) } else { MetricDraft::Identity };
     let v = unit_vector(s, d);
     let margin = edge_scale(s, 0.5);
@@ -595,13 +601,7 @@ fn hemisphere(s: &mut Stream, l: usize, d: usize, ranges: &Ranges, relax: &Relax
 fn cascade(s: &mut Stream, l: usize, d: usize, ranges: &Ranges, relax: &Relax) -> Draft {
     let causal = causal_unless(s, relax, true, "attention-causal");
     let h = heads_count(s, ranges, false, relax);
-    let heads = (0..h)
-        .map(|_| {
-            let p = p_for(s, d, relax, true);
-            let u = if relax.has("value-identity") && chance(s, 0.75) { random_u(s, d) } else { Mat::Identity };
-            (p, u)
-        })
-        .collect();
+    let heads = heads_with_identity_u(s, d, h, relax, true);
     let metric = if relax.has("metric-identity") && chance(s, 0.75) { MetricDraft::Matrix(spd_matrix(s, d, 1.0)) } else { MetricDraft::Identity };
     let mut initial = free_tokens(s, l, d);
     let mut planted = Vec::new();
