@@ -731,7 +731,8 @@ fn cmd_report(file: PathBuf, out: PathBuf) -> Result<ExitCode> {
     let ok = match outcome {
         Ok(ok) => ok,
         Err(r) => {
-            println!("REJECTED {}: {r} (no report written)", file.display());
+            // Through the sink: a closed stdout ends quietly, `println!` would panic.
+            Sink::stdout().write_str(&format!("REJECTED {}: {r} (no report written)\n", file.display()))?;
             return Ok(ExitCode::from(1));
         }
     };
