@@ -119,9 +119,16 @@ fn certify_finding(opts: &Options, case: &Case, obs: &Observation, index: u64, o
         Ok(a) => a,
         Err(r) => return (None, format!("observed: the certificate was rejected: {r}")),
     };
-    // The strongest claim of the kind: the token farthest from the predicted limit, the
-    // largest rise.
-    let proved = accepted.claims.iter().filter(|c| c.claim.kind == kind && c.claim.bound > 0.0).max_by(|a, b| a.claim.bound.total_cmp(&b.claim.bound));
+    // The strongest claim of the kind (the token farthest from the predicted limit); a rise
+    // only of the function the theorem makes non-increasing (the others are ISS-Lyapunov
+    // functions, allowed to rise).
+    let leading = obs.lyapunov.map(|(name, _)| name);
+    let proved = accepted
+        .claims
+        .iter()
+        .filter(|c| c.claim.kind == kind && c.claim.bound > 0.0)
+        .filter(|c| kind != "lyapunov-increase" || c.claim.function.as_deref() == leading)
+        .max_by(|a, b| a.claim.bound.total_cmp(&b.claim.bound));
     let file = out.and_then(|dir| {
         let path = dir.join(format!("finding-{}-{}-{index}.cert.json", opts.theorem, opts.seed));
         write_atomic(&path, &cert.to_json()).ok().map(|()| path.display().to_string())

@@ -205,6 +205,48 @@ fn unit(a: &[f64]) -> Vec<f64> {
     a.iter().map(|x| x / n).collect()
 }
 
+/// Below this attention weight between tokens in different directions the tokens hardly
+/// interact: a still state there is slow, not stalled.
+pub const MIN_COUPLING: f64 = 1e-8;
+
+/// The largest attention weight (summed over heads) between two visible tokens whose
+/// directions are not parallel or antiparallel; `∞` when there is no such pair. An exact
+/// equilibrium of parallel and antiparallel tokens (an antipode) is a genuine stall whatever
+/// its weights; tokens in other directions that stay still while *every* weight between them is
+/// below [`MIN_COUPLING`] are only decoupled (a saturated softmax: scores y_iᵀPy_j far apart,
+/// as a W with a tiny eigenvalue makes them). Softmax computed stably (shifted by the maximum).
+fn coupling(sys: &System, t: f64, y: &[&[f64]]) -> f64 {
+    let causal = sys.attention == crate::system::Attention::Causal;
+    let l = y.len();
+    let dirs: Vec<Vec<f64>> = y.iter().map(|yi| unit(yi)).collect();
+    let ps: Vec<DMatrix<f64>> = sys.heads.iter().map(|h| h.p.eval(t, sys.dim)).collect();
+    let mut weight = vec![vec![0.0; l]; l];
+    for p in &ps {
+        for i in 0..l {
+            let visible = if causal { i + 1 } else { l };
+            let s: Vec<f64> = (0..visible).map(|j| (0..sys.dim).map(|r| y[i][r] * (0..sys.dim).map(|c| p[(r, c)] * y[j][c]).sum::<f64>()).sum()).collect();
+            let top = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let total: f64 = s.iter().map(|x| (x - top).exp()).sum();
+            for j in 0..visible {
+                weight[i][j] += (s[j] - top).exp() / total;
+            }
+        }
+    }
+    let mut best = f64::NEG_INFINITY;
+    for i in 0..l {
+        for j in 0..l {
+            if i != j && 1.0 - dot(&dirs[i], &dirs[j]).abs() > 1e-9 {
+                best = best.max(weight[i][j]);
+            }
+        }
+    }
+    if best == f64::NEG_INFINITY {
+        f64::INFINITY
+    } else {
+        best
+    }
+}
+
 /// What the search saw.
 #[derive(Debug, Clone)]
 pub struct Observation {
@@ -367,7 +409,10 @@ fn search_within(sys: &System, watch: &Watch, method: Method, horizon: f64, budg
         // hides the growth. Only rounding noise is conclusive: an exact equilibrium in floating
         // point, or a stable one reached. Rounding-level speed at two successive observations,
         // E bounded away from 0: stalled.
-        let stall = speed <= ROUNDING_SPEED && t > 0.0 && e > STALL_MISALIGNMENT;
+        // Rounding-level speed is also what a saturated softmax gives (every weight between
+        // distinct tokens e^{-30}, a W with a tiny eigenvalue): there the tokens are coupled too
+        // weakly to move, not at an equilibrium. Only coupled tokens can stall.
+        let stall = speed <= ROUNDING_SPEED && t > 0.0 && e > STALL_MISALIGNMENT && coupling(sys, t, &toks) >= MIN_COUPLING;
         if stall && stalled_speed.is_some() {
             obs.class = Class::Stalled;
             return false;
