@@ -222,6 +222,7 @@ fn random_matrix(s: &mut Stream, d: usize, scale: f64) -> Rows {
 }
 
 /// Mirror entries share their literal: symmetric exactly.
+#[allow(clippy::needless_range_loop)] // index loops read like the matrix algebra
 fn mirror(d: usize, mut entry: impl FnMut(usize, usize) -> String) -> Vec<Vec<String>> {
     let mut m = vec![vec![String::new(); d]; d];
     for i in 0..d {

@@ -97,9 +97,8 @@ impl Summary {
             out.pop();
             out += "\n";
         }
-        match &self.closest {
-            Some((case, rise)) => out += &format!("# closest call: case {case}, largest Lyapunov rise between observations {rise:.3e} (relative; a finding above {:.0e})\n", super::search::INCREASE_TOLERANCE),
-            None => {}
+        if let Some((case, rise)) = &self.closest {
+            out += &format!("# closest call: case {case}, largest Lyapunov rise between observations {rise:.3e} (relative; a finding above {:.0e})\n", super::search::INCREASE_TOLERANCE);
         }
         out += &format!("# findings: {}\n", self.findings.len());
         for (case, theorem, class, file) in &self.findings {
