@@ -147,8 +147,8 @@ fn certify_finding(opts: &Options, case: &Case, obs: &Observation, index: u64, o
 }
 
 /// Writes a file through a temporary file renamed into place.
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut sink = crate::report::output::Sink::file(path).map_err(|e| std::io::Error::other(e.to_string()))?;
-    sink.write_str(text).map_err(|e| std::io::Error::other(e.to_string()))?;
-    sink.finish().map_err(|e| std::io::Error::other(e.to_string()))
+fn write_atomic(path: &Path, text: &str) -> crate::error::Result<()> {
+    let mut sink = crate::report::output::Sink::file(path)?;
+    sink.write_str(text)?;
+    sink.finish()
 }

@@ -183,12 +183,10 @@ pub struct Outcome {
     pub index: u64,
     pub record: Value,
     pub class: Option<Class>,
-    pub redraws: Redraws,
     pub check_seconds: f64,
     pub search_seconds: f64,
     /// The finding's file, when one was written.
     pub file: Option<String>,
-    pub worst_rise: f64,
 }
 
 /// Runs case `index`: draw and filter, search, and (for a finding, with `follow_up`) confirm,
@@ -209,7 +207,7 @@ pub fn run_case(opts: &Options, spec: &Spec, index: u64, out: Option<&Path>) -> 
         base["class"] = json!("no-case");
         base["draws"] = json!(MAX_DRAWS);
         base["redraws"] = json!(redraws);
-        return Outcome { index, record: base, class: None, redraws, check_seconds, search_seconds: 0.0, file: None, worst_rise: f64::NEG_INFINITY };
+        return Outcome { index, record: base, class: None, check_seconds, search_seconds: 0.0, file: None };
     };
     let method = search_method(opts, index);
     let watch = Watch::new(&opts.theorem, &case.sys);
@@ -230,7 +228,7 @@ pub fn run_case(opts: &Options, spec: &Spec, index: u64, out: Option<&Path>) -> 
         Err(e) => {
             base["class"] = json!("error");
             base["error"] = json!(e.to_string());
-            return Outcome { index, record: base, class: None, redraws, check_seconds, search_seconds, file: None, worst_rise: f64::NEG_INFINITY };
+            return Outcome { index, record: base, class: None, check_seconds, search_seconds, file: None };
         }
     };
     record::observation(&mut base, &obs);
@@ -249,7 +247,7 @@ pub fn run_case(opts: &Options, spec: &Spec, index: u64, out: Option<&Path>) -> 
             file = finding.file;
         }
     }
-    Outcome { index, record: base, class: Some(obs.class), redraws, check_seconds, search_seconds, file, worst_rise: obs.worst_rise }
+    Outcome { index, record: base, class: Some(obs.class), check_seconds, search_seconds, file }
 }
 
 pub use record::Summary;
