@@ -9,6 +9,7 @@ pub mod error;
 pub mod hypothesis;
 pub mod model;
 pub mod numeric;
+pub mod plot;
 pub mod report;
 pub mod simulate;
 pub mod system;

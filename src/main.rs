@@ -58,14 +58,47 @@ enum Command {
     /// `attncert fuzz merge DIR...` summarises the JSON lines of shards.
     Fuzz(FuzzArgs),
     /// Write a system with every random draw and default made explicit, as a JSON system file
-    /// (used by the NumPy baseline in bench/).
+    /// (used by the NumPy baseline in bench/); with --run R, run R of `simulate --runs`
+    /// (the same redraws), so that one run can be checked, certified or simulated alone.
     Export {
         /// The system file (TOML or JSON).
         file: PathBuf,
         /// Write here instead of standard output.
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Write run R of a `simulate --runs` batch (its random fields redrawn as there).
+        #[arg(long)]
+        run: Option<u64>,
+        /// The master seed of that batch (its --seed) [default: 0] (only with --run).
+        #[arg(long)]
+        seed: Option<u64>,
     },
+    /// Draw a run as SVG or PNG: E(t) and the Lyapunov functions on log axes from the CSV/JSON
+    /// of `simulate --out`; every run with the median and the 10–90% band from `--runs`; the
+    /// token paths on the sphere (d = 3) or circle (d = 2) from `--tokens`.
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// What `attncert simulate` wrote: RUN.csv, RUN.json or RUN.jsonl (monitors, a --runs
+    /// batch, or --tokens).
+    file: PathBuf,
+    /// The picture: .svg or .png, written atomically.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// svg or png; the extension of --out decides, and --format, if given, must agree.
+    #[arg(long, value_enum)]
+    format: Option<ImageArg>,
+    /// The title [default: the system's name where the file has it (JSON), else the file name].
+    #[arg(long)]
+    title: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ImageArg {
+    Svg,
+    Png,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,6 +219,11 @@ struct SimulateArgs {
     /// Master seed of the redraws of --runs [default: 0] (only with --runs).
     #[arg(long)]
     seed: Option<u64>,
+    /// Also write the token positions at the report times to this file: .csv (one row per time
+    /// and token: t,token,x1,…,xd) or .json (samples with "t" and "y", one array per token).
+    /// Not with --runs (export one run with `export --run R`).
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -324,7 +362,8 @@ fn main() -> ExitCode {
         Command::Certify(a) => cmd_certify(a),
         Command::Verify { file } => cmd_verify(file),
         Command::Report { file, out } => cmd_report(file, out),
-        Command::Export { file, out } => cmd_export(file, out),
+        Command::Export { file, out, run, seed } => cmd_export(file, out, run, seed),
+        Command::Plot(a) => cmd_plot(a),
         Command::Fuzz(a) => cmd_fuzz(a),
     };
     match result {
@@ -406,6 +445,17 @@ fn check_simulate_flags(a: &SimulateArgs) -> Result<()> {
     if a.seed.is_some() && a.runs.is_none() {
         return refuse("--seed is the master seed of --runs and has no effect without it: add --runs N or drop --seed".into());
     }
+    if let Some(p) = &a.tokens {
+        if a.runs.is_some() {
+            return refuse("--tokens writes the tokens of one run, not of a --runs batch: write the run you want with `attncert export FILE --run R --seed S -o RUN.json` and simulate that".into());
+        }
+        if !matches!(Format::from_path(p), Format::Csv | Format::Json) {
+            return refuse(format!("--tokens {} must name a .csv or .json file (its extension decides the format)", p.display()));
+        }
+        if a.out.as_deref() == Some(p.as_path()) {
+            return refuse(format!("--tokens and --out both name {}: give them different files", p.display()));
+        }
+    }
     Ok(())
 }
 
@@ -477,12 +527,24 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     };
     match a.runs {
         None => {
-            let traj = simulate::simulate_with(&sys, method, kernel, &times)?;
+            let (traj, tokens) = match &a.tokens {
+                Some(_) => simulate::simulate_tokens(&sys, method, kernel, &times)?,
+                None => (simulate::simulate_with(&sys, method, kernel, &times)?, vec![]),
+            };
             let text = match format {
                 Format::Text => samples::text(&sys, method, &traj),
                 Format::Csv => samples::csv_header(&traj, false) + &samples::csv_rows(&traj, None),
                 Format::Json => samples::json(&sys, method, &traj),
             };
+            // The tokens' file is complete before the main output is: a failure leaves neither.
+            if let Some(p) = &a.tokens {
+                let mut tsink = Sink::file(p)?;
+                tsink.write_str(&match Format::from_path(p) {
+                    Format::Json => samples::tokens_json(&sys, method, &traj, &tokens),
+                    _ => samples::tokens_csv(&traj, &tokens),
+                })?;
+                tsink.finish()?;
+            }
             sink.write_str(&text)?;
         }
         Some(n) => bulk(&sys, method, kernel, &times, n, a.seed.unwrap_or(0), format, &mut sink)?,
@@ -614,14 +676,62 @@ fn cmd_check(a: CheckArgs) -> Result<ExitCode> {
     }))
 }
 
-fn cmd_export(file: PathBuf, out: Option<PathBuf>) -> Result<ExitCode> {
+fn cmd_export(file: PathBuf, out: Option<PathBuf>, run: Option<u64>, seed: Option<u64>) -> Result<ExitCode> {
+    if seed.is_some() && run.is_none() {
+        return Err(Error::Usage("--seed is the master seed of the batch --run R belongs to and has no effect without --run: add --run R or drop --seed".into()));
+    }
     let sys = System::load(&file)?;
+    let sys = match run {
+        None => sys,
+        Some(r) => {
+            if !sys.has_random() {
+                return Err(Error::Usage(format!(
+                    "--run picks one redraw of the random fields of a --runs batch, but {} has none (every run is the file itself)",
+                    sys.source.display()
+                )));
+            }
+            let seed = seed.unwrap_or(0);
+            // Exactly the system run r of `simulate --runs N --seed S` simulates (r < N).
+            let mut one = sys.redraw(runs::stream(seed, r));
+            one.name = format!("{} (run {r} of --runs, --seed {seed})", sys.name);
+            one
+        }
+    };
     let text = attncert::system::export::to_json(&sys);
     let mut sink = match &out {
         Some(p) => Sink::file(p)?,
         None => Sink::stdout(),
     };
     sink.write_str(&text)?;
+    sink.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_plot(a: PlotArgs) -> Result<ExitCode> {
+    use attncert::plot::{self, Image};
+    let flag = a.format.map(|f| match f {
+        ImageArg::Svg => Image::Svg,
+        ImageArg::Png => Image::Png,
+    });
+    let image = match (Image::from_path(&a.out), flag) {
+        (Some(e), Some(f)) if e != f => {
+            return Err(Error::Usage(format!(
+                "--format {} conflicts with --out {}, whose extension makes the picture {}: drop --format, or name the file .{0}",
+                f.name(),
+                a.out.display(),
+                e.name()
+            )))
+        }
+        (Some(e), _) => e,
+        (None, Some(f)) => f,
+        (None, None) => {
+            return Err(Error::Usage(format!("--out {}: name the picture .svg or .png, or give --format svg|png", a.out.display())));
+        }
+    };
+    let data = attncert::report::runfile::read(&a.file)?;
+    let bytes = plot::render(&data, &a.file, &plot::Options { image, title: a.title })?;
+    let mut sink = Sink::file(&a.out)?;
+    sink.write_bytes(&bytes)?;
     sink.finish()?;
     Ok(ExitCode::SUCCESS)
 }

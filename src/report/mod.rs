@@ -4,5 +4,6 @@
 pub mod certificate;
 pub mod check;
 pub mod output;
+pub mod runfile;
 pub mod samples;
 pub mod verdict;

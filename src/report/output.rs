@@ -72,11 +72,16 @@ impl Sink {
     /// Writes `s`. On standard output, a reader that went away (broken pipe) ends the output
     /// quietly: this and later writes do nothing and [`Sink::is_closed`] turns true.
     pub fn write_str(&mut self, s: &str) -> Result<()> {
+        self.write_bytes(s.as_bytes())
+    }
+
+    /// Writes bytes (text or a picture), with the same broken-pipe rule as [`Sink::write_str`].
+    pub fn write_bytes(&mut self, b: &[u8]) -> Result<()> {
         let r = match self {
             Sink::Stdout { closed: true, .. } => return Ok(()),
             Sink::Stdout { out, closed } => {
                 let mut lock = out.lock();
-                match lock.write_all(s.as_bytes()).and_then(|_| lock.flush()) {
+                match lock.write_all(b).and_then(|_| lock.flush()) {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                         *closed = true;
                         Ok(())
@@ -84,7 +89,7 @@ impl Sink {
                     r => r,
                 }
             }
-            Sink::File { file, .. } => file.write_all(s.as_bytes()),
+            Sink::File { file, .. } => file.write_all(b),
         };
         r.map_err(|source| Error::Io { path: self.path(), source })
     }

@@ -1,5 +1,6 @@
-//! Sampled trajectories as a text table, CSV rows or JSON.
+//! Sampled trajectories as a text table, CSV rows or JSON; the tokens of `simulate --tokens`.
 
+use nalgebra::DMatrix;
 use serde_json::{json, Map, Value};
 
 use crate::simulate::{Method, Sample, Trajectory};
@@ -177,4 +178,61 @@ pub fn json(sys: &System, method: Method, traj: &Trajectory) -> String {
 /// JSON Lines for bulk runs: one `{ "run", "t", "E", "lyapunov" }` object per line.
 pub fn json_lines(traj: &Trajectory, run: u64) -> String {
     traj.samples.iter().map(|s| serde_json::to_string(&sample_json(traj, s, Some(run))).unwrap_or_default() + "\n").collect()
+}
+
+/// `simulate --tokens` as CSV, long format: header `t,token,x1,…,xd` (with `layer` after `t`
+/// for the discrete model), then one row per sample time and token, tokens numbered from 1 as
+/// in the paper (`y_1` is token 1), coordinates in the round-trip exponent form.
+pub fn tokens_csv(traj: &Trajectory, tokens: &[DMatrix<f64>]) -> String {
+    let layers = has_layers(traj);
+    let d = tokens.first().map_or(0, |y| y.nrows());
+    let mut out = if layers { "t,layer,token".to_string() } else { "t,token".to_string() };
+    for c in 1..=d {
+        out += &format!(",x{c}");
+    }
+    out.push('\n');
+    for (s, y) in traj.samples.iter().zip(tokens) {
+        let t = crate::simulate::shortest(s.t);
+        let lead = match s.layer {
+            Some(k) => format!("{t},{k}"),
+            None => t,
+        };
+        for (i, col) in y.column_iter().enumerate() {
+            out += &format!("{lead},{}", i + 1);
+            for x in col.iter() {
+                out += &format!(",{x:e}");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `simulate --tokens` as JSON: `{ "system", "file", "method", "tokens": ℓ, "dim": d,
+/// "samples": [ { "t", ["layer",] "y": [[x1, …, xd] per token] } ] }`.
+pub fn tokens_json(sys: &System, method: Method, traj: &Trajectory, tokens: &[DMatrix<f64>]) -> String {
+    let samples: Vec<Value> = traj
+        .samples
+        .iter()
+        .zip(tokens)
+        .map(|(s, y)| {
+            let mut o = Map::new();
+            o.insert("t".into(), json!(s.t));
+            if let Some(k) = s.layer {
+                o.insert("layer".into(), json!(k));
+            }
+            let cols: Vec<Vec<f64>> = y.column_iter().map(|c| c.iter().copied().collect()).collect();
+            o.insert("y".into(), json!(cols));
+            Value::Object(o)
+        })
+        .collect();
+    let doc = json!({
+        "system": sys.name,
+        "file": sys.source.display().to_string(),
+        "method": method_json(method),
+        "tokens": sys.tokens,
+        "dim": sys.dim,
+        "samples": samples,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

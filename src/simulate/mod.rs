@@ -335,6 +335,19 @@ pub fn simulate(sys: &System, method: Method, times: &[f64]) -> Result<Trajector
 
 /// As [`simulate`], with the float kernel chosen by the caller.
 pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: &[f64]) -> Result<Trajectory> {
+    sampled(sys, method, kernel, times, None)
+}
+
+/// As [`simulate_with`], and also the tokens (`d×ℓ`, on `E_W`) at each sample, in the order
+/// of `Trajectory::samples` (`simulate --tokens`). Kept apart so ordinary runs hold no copies.
+pub fn simulate_tokens(sys: &System, method: Method, kernel: KernelChoice, times: &[f64]) -> Result<(Trajectory, Vec<DMatrix<f64>>)> {
+    let mut tokens = Vec::with_capacity(times.len());
+    let traj = sampled(sys, method, kernel, times, Some(&mut tokens))?;
+    Ok((traj, tokens))
+}
+
+/// The sampled run; with `keep`, a copy of the tokens at every sample is pushed there.
+fn sampled(sys: &System, method: Method, kernel: KernelChoice, times: &[f64], mut keep: Option<&mut Vec<DMatrix<f64>>>) -> Result<Trajectory> {
     if let Method::Discrete { tau } = method {
         if !(tau.is_finite() && tau > 0.0) {
             return Err(Error::Usage(format!("--tau must be positive and finite, found {tau}")));
@@ -365,6 +378,9 @@ pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: 
                 }
                 map.apply(&x, &mut last);
                 samples.push(Sample { t: k as f64 * tau, layer: Some(k), values: monitors.iter().map(|m| m.eval(&last)).collect() });
+                if let Some(k) = keep.as_deref_mut() {
+                    k.push(last.clone());
+                }
             }
             (Stats { steps: k, rejected: 0, rhs_evals: fast.evals() }, max_drift)
         }
@@ -375,6 +391,9 @@ pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: 
                 buf.as_mut_slice().copy_from_slice(x);
                 map.apply(&buf, &mut last);
                 samples.push(Sample { t, layer: None, values: monitors.iter().map(|m| m.eval(&last)).collect() });
+                if let Some(k) = keep.as_deref_mut() {
+                    k.push(last.clone());
+                }
             };
             let tol = |rtol, atol| Tolerances { rtol, atol, h_init: None, h_max: f64::INFINITY, max_steps: MAX_STEPS };
             let result = match method {
