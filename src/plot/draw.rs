@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::series::{band, LogAxis};
+use super::series::{band, LogAxis, DRAWN_MAX, DRAWN_MIN};
 use super::{failed, Plan, FAMILY};
 use crate::error::Result;
 use crate::report::runfile::{Monitors, Run};
@@ -95,7 +95,11 @@ fn x_range<'a>(runs: impl IntoIterator<Item = &'a Run>) -> (f64, f64) {
         (lo, hi)
     } else {
         let pad = (lo.abs() * 0.05).max(0.5);
-        (lo - pad, hi + pad)
+        if (hi + pad).is_finite() {
+            (lo - pad, hi + pad)
+        } else {
+            (lo - 2.0 * pad, hi)
+        }
     }
 }
 
@@ -109,17 +113,21 @@ fn signed(name: &str, v: &[f64]) -> (String, Vec<f64>) {
     }
 }
 
-/// The note for values a log axis cannot show, if any.
-fn floor_note(name: &str, v: &[f64], axis: &LogAxis) -> Option<String> {
+/// The notes for values a log axis cannot show, if any: `≤ 0`, or beyond the drawable range.
+fn floor_notes(name: &str, v: &[f64], axis: &LogAxis) -> Vec<String> {
+    let mut notes = vec![];
     let n = v.iter().filter(|&&x| x <= 0.0).count();
-    (n > 0).then(|| {
-        let why = if name == "E" || name.starts_with("V_eigen") || name.starts_with("V_cascade") {
-            " (0 up to rounding)"
-        } else {
-            ""
-        };
-        format!("{name} ≤ 0 at {n} of {} samples{why}: drawn at the axis floor {:.0e}", v.len(), axis.floor)
-    })
+    if n > 0 {
+        let why = if name == "E" || name.starts_with("V_eigen") || name.starts_with("V_cascade") { " (0 up to rounding)" } else { "" };
+        notes.push(format!("{name} ≤ 0 at {n} of {} samples{why}: drawn at the axis floor {:.0e}", v.len(), axis.floor));
+    }
+    let out = v.iter().filter(|&&x| x > 0.0 && axis.clip(x) != x).count();
+    if out > 0 {
+        notes.push(format!(
+            "{name} beyond the drawable range ({DRAWN_MIN:e} to {DRAWN_MAX:e}, at most 300 decades) at {out} samples: drawn at the nearer end of the axis"
+        ));
+    }
+    notes
 }
 
 /// The plan for a monitors file: a batch picture when the file is a `--runs` batch.
@@ -151,7 +159,7 @@ fn monitors_plan(m: &Monitors, title: String) -> MonitorsPlan {
         let axis = LogAxis::fit(series.iter().flat_map(|(_, v, _)| v.iter().copied()));
         let mut lines = vec![];
         for (name, v, k) in series {
-            notes.extend(floor_note(&name, &v, &axis));
+            notes.extend(floor_notes(&name, &v, &axis));
             let color = if k == 0 { INK } else { palette(k - 1) };
             lines.push(Line { name, color, points: run.t.iter().zip(&v).map(|(&t, &y)| (t, axis.clip(y))).collect() });
         }
@@ -166,12 +174,8 @@ fn monitors_plan(m: &Monitors, title: String) -> MonitorsPlan {
 fn runs_plan(m: &Monitors, title: String) -> RunsPlan {
     let n = m.runs.len();
     let axis = LogAxis::fit(m.runs.iter().flat_map(|r| r.values.first().into_iter().flatten().copied()));
-    let mut notes = vec![];
-    let clipped: usize = m.runs.iter().map(|r| r.values.first().map_or(0, |v| v.iter().filter(|&&x| x <= 0.0).count())).sum();
-    let samples: usize = m.runs.iter().map(|r| r.t.len()).sum();
-    if clipped > 0 {
-        notes.push(format!("E ≤ 0 (0 up to rounding) at {clipped} of {samples} samples: drawn at the axis floor {:.0e}", axis.floor));
-    }
+    let all_e: Vec<f64> = m.runs.iter().flat_map(|r| r.values.first().into_iter().flatten().copied()).collect();
+    let mut notes = floor_notes("E", &all_e, &axis);
     let line = |t: &[f64], v: &[f64]| -> Vec<(f64, f64)> { t.iter().zip(v).map(|(&t, &y)| (t, axis.clip(y))).collect() };
     let thin: Vec<Vec<(f64, f64)>> = m.runs.iter().take(MAX_THIN).filter_map(|r| r.values.first().map(|v| line(&r.t, v))).collect();
     if n > MAX_THIN {

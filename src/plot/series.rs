@@ -4,7 +4,14 @@
 
 use crate::report::runfile::Run;
 
-/// A log axis: every drawn value is in `[floor, hi]`; values `≤ 0` are drawn at `floor`.
+/// The largest and smallest value a log axis draws: plotters' log scale loops for ever on
+/// ranges reaching the subnormals or the overflow threshold, and no monitor needs them.
+pub const DRAWN_MIN: f64 = 1e-300;
+pub const DRAWN_MAX: f64 = 1e300;
+
+/// A log axis: every drawn value is in `[floor, hi]`; values `≤ 0` are drawn at `floor`, and
+/// values beyond `[DRAWN_MIN, DRAWN_MAX]` (or more than 300 decades below the largest) at the
+/// nearer end.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogAxis {
     pub floor: f64,
@@ -19,7 +26,8 @@ impl LogAxis {
     pub fn fit(values: impl IntoIterator<Item = f64>) -> LogAxis {
         let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
         for v in values {
-            if v > 0.0 && v.is_finite() {
+            if v > 0.0 && !v.is_nan() {
+                let v = v.clamp(DRAWN_MIN, DRAWN_MAX);
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
@@ -27,16 +35,18 @@ impl LogAxis {
         if !lo.is_finite() {
             return LogAxis { floor: 1e-17, hi: 1.0 };
         }
-        let floor = decade_below(lo) / 10.0;
-        // Below the normal range the decades underflow: the smallest double then.
-        let floor = if floor > 0.0 { floor } else { f64::from_bits(1) };
-        let top = decade_above(hi).min(f64::MAX);
+        let top = decade_above(hi);
+        // Plotters also loops on a log range whose ratio overflows: at most 300 decades, the
+        // top ones (values below are drawn at the floor, and the figure says so).
+        let floor = (decade_below(lo) / 10.0).max(top * 1e-300);
         LogAxis { floor, hi: if top > floor * 10.0 { top } else { floor * 100.0 } }
     }
 
-    /// The value as drawn: itself, or the floor where a log axis cannot show it.
+    /// The value as drawn: itself, or the nearer end of the axis where it cannot be shown.
     pub fn clip(&self, v: f64) -> f64 {
-        if v > self.floor {
+        if v > self.hi {
+            self.hi
+        } else if v > self.floor {
             v
         } else {
             self.floor
@@ -149,14 +159,15 @@ impl View {
     }
 }
 
-/// `x/‖x‖`, or `x` itself when it is zero.
+/// `x/‖x‖` (scaled by the largest entry first, so no square overflows or underflows), or `x`
+/// itself when it is zero.
 pub fn direction(x: &[f64]) -> Vec<f64> {
-    let n = x.iter().map(|a| a * a).sum::<f64>().sqrt();
-    if n > 0.0 && n.is_finite() {
-        x.iter().map(|a| a / n).collect()
-    } else {
-        x.to_vec()
+    let m = x.iter().fold(0.0_f64, |m, a| m.max(a.abs()));
+    if !(m > 0.0 && m.is_finite()) {
+        return x.to_vec();
     }
+    let n = x.iter().map(|a| (a / m) * (a / m)).sum::<f64>().sqrt();
+    x.iter().map(|a| (a / m) / n).collect()
 }
 
 #[cfg(test)]
@@ -229,9 +240,10 @@ mod tests {
             }
         }
 
-        /// Every clipped value is inside the axis, and positive values are never moved.
+        /// Every clipped value is inside the axis, which stays within the drawable range and
+        /// 301 decades; positive values within 280 decades of each other are never moved.
         #[test]
-        fn log_axis_holds_every_value(vals in proptest::collection::vec(prop_oneof![Just(0.0), -1.0f64..1.0, 1e-300f64..1e300], 1..20)) {
+        fn log_axis_holds_every_value(vals in proptest::collection::vec(prop_oneof![Just(0.0), -1.0f64..1.0, 1e-140f64..1e140], 1..20)) {
             let a = LogAxis::fit(vals.iter().copied());
             prop_assert!(a.floor > 0.0 && a.hi > a.floor);
             for &v in &vals {
@@ -239,6 +251,24 @@ mod tests {
                 prop_assert!(c >= a.floor && c <= a.hi);
                 if v > 0.0 { prop_assert_eq!(c, v); }
             }
+        }
+
+        #[test]
+        fn log_axis_stays_drawable(vals in proptest::collection::vec(prop_oneof![Just(0.0), Just(5e-324), Just(f64::MAX), -1.0f64..1.0, 1e-300f64..1e300], 1..20)) {
+            let a = LogAxis::fit(vals.iter().copied());
+            prop_assert!(a.floor >= DRAWN_MIN / 10.0 && a.hi <= DRAWN_MAX && a.hi > a.floor && a.hi / a.floor <= 1.01e301);
+            for &v in &vals {
+                let c = a.clip(v);
+                prop_assert!(c >= a.floor && c <= a.hi);
+            }
+        }
+
+        /// Directions are unit vectors, whatever the scale of the input.
+        #[test]
+        fn directions_are_unit(x in proptest::collection::vec(prop_oneof![Just(0.0), Just(5e-324), Just(1e308), -1e3f64..1e3], 2..5)) {
+            let d = direction(&x);
+            let n: f64 = d.iter().map(|a| a * a).sum::<f64>();
+            prop_assert!(x.iter().all(|&a| a == 0.0) || (n - 1.0).abs() < 1e-12, "{:?} -> {:?}", x, d);
         }
     }
 }

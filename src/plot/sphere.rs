@@ -125,6 +125,25 @@ fn xy(p: &Pt) -> (f64, f64) {
     (p.0, p.1)
 }
 
+/// The polylines of a path on one side: a segment is near when both its ends are (a segment
+/// crossing the rim is drawn faint), and consecutive segments of a side join into one line.
+fn stretches(path: &[Pt], near: bool) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![];
+    let mut open = false;
+    for seg in path.windows(2) {
+        if (seg[0].2 && seg[1].2) != near {
+            open = false;
+            continue;
+        }
+        match out.last_mut() {
+            Some(line) if open => line.push(xy(&seg[1])),
+            _ => out.push(vec![xy(&seg[0]), xy(&seg[1])]),
+        }
+        open = true;
+    }
+    out
+}
+
 impl Plan {
     pub fn size(&self) -> (u32, u32) {
         (SIDE, SIDE + TITLE + NOTE * self.notes.len() as u32 + 10)
@@ -147,19 +166,14 @@ impl Plan {
         let mut chart = ChartBuilder::on(&square).margin(12).build_cartesian_2d(-1.12..1.12, -1.12..1.12).map_err(failed)?;
         let faint = |c: RGBColor| c.mix(0.28);
         // Far side first, so the near side is drawn over it.
+        let grey = RGBColor(150, 150, 150);
         for near in [false, true] {
-            for g in &self.guides {
-                let style = if near { RGBColor(150, 150, 150).stroke_width(1) } else { RGBColor(150, 150, 150).mix(0.35).stroke_width(1) };
-                for seg in g.windows(2).filter(|s| s[0].2 == near && s[1].2 == near) {
-                    chart.draw_series(std::iter::once(PathElement::new(vec![xy(&seg[0]), xy(&seg[1])], style))).map_err(failed)?;
-                }
-            }
+            let style = if near { grey.stroke_width(1) } else { grey.mix(0.35).stroke_width(1) };
+            chart.draw_series(self.guides.iter().flat_map(|g| stretches(g, near)).map(|s| PathElement::new(s, style))).map_err(failed)?;
             for (j, path) in self.paths.iter().enumerate() {
                 let c = palette(j);
                 let style = if near { c.stroke_width(2) } else { faint(c).stroke_width(2) };
-                // A segment is near when both ends are: crossing segments are drawn faint.
-                let segs: Vec<Vec<(f64, f64)>> = path.windows(2).filter(|s| (s[0].2 && s[1].2) == near).map(|s| vec![xy(&s[0]), xy(&s[1])]).collect();
-                chart.draw_series(segs.into_iter().map(|s| PathElement::new(s, style))).map_err(failed)?;
+                chart.draw_series(stretches(path, near).into_iter().map(|s| PathElement::new(s, style))).map_err(failed)?;
             }
         }
         // The outline: the unit circle as drawn.
@@ -193,5 +207,19 @@ impl Plan {
                 .map_err(failed)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stretches;
+
+    /// Every segment is drawn exactly once, on its side, and near lines join up.
+    #[test]
+    fn stretches_split_by_side() {
+        let p = [(0.0, 0.0, true), (1.0, 0.0, true), (2.0, 0.0, true), (3.0, 0.0, false), (4.0, 0.0, true), (5.0, 0.0, true)];
+        assert_eq!(stretches(&p, true), vec![vec![(0.0, 0.0), (1.0, 0.0), (2.0, 0.0)], vec![(4.0, 0.0), (5.0, 0.0)]]);
+        assert_eq!(stretches(&p, false), vec![vec![(2.0, 0.0), (3.0, 0.0), (4.0, 0.0)]]);
+        assert!(stretches(&p[..1], true).is_empty());
     }
 }

@@ -152,9 +152,19 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<RunFile, InputError> {
     Ok(RunFile::Monitors(Monitors { system: None, names, runs: runs.into_values().collect() }))
 }
 
+/// `simulate` starts at `t = 0`: a negative time is a damaged or foreign file.
+fn nonnegative_time(path: &Path, at: &str, t: f64) -> Result<f64, InputError> {
+    if t >= 0.0 {
+        Ok(t)
+    } else {
+        Err(err(path, at, format!("time {t} is negative: `attncert simulate` starts at t = 0")))
+    }
+}
+
 /// Appends `t` to a run's times: they must not decrease (a repeat of a run number, e.g. two
 /// batches pasted together, shows up as time going back).
 fn push_time(path: &Path, at: &str, run: &mut Run, t: f64) -> Result<(), InputError> {
+    let t = nonnegative_time(path, at, t)?;
     if let Some(&last) = run.t.last() {
         if t < last {
             let which = run.id.map_or(String::new(), |r| format!(" of run {r}"));
@@ -173,7 +183,7 @@ fn csv_tokens(path: &Path, cols: &[&str], ti: usize, tok: usize, rows: &[(usize,
     let mut t: Vec<f64> = vec![];
     let mut y: Vec<Vec<Vec<f64>>> = vec![];
     for (n, r) in rows {
-        let time = number(path, *n, "t", r[ti])?;
+        let time = nonnegative_time(path, &format!("line {n}, column t"), number(path, *n, "t", r[ti])?)?;
         let j = integer(path, *n, "token", r[tok])?;
         let point = coord.iter().map(|&k| number(path, *n, cols[k], r[k])).collect::<Result<Vec<f64>, _>>()?;
         // Token 1 opens a new sample; the others continue the current one in order.
@@ -239,11 +249,12 @@ fn json_number(path: &Path, at: &str, v: Option<&Value>) -> Result<f64, InputErr
 }
 
 /// The Lyapunov functions of a sample object, as `(name, value)` in the file's key order.
+/// `at` is where the object is: `samples[3].` in a document, `line 7, field ` in JSON Lines.
 fn lyapunov(path: &Path, at: &str, o: &serde_json::Map<String, Value>) -> Result<Vec<(String, f64)>, InputError> {
     match o.get("lyapunov") {
         None => Ok(vec![]),
-        Some(Value::Object(m)) => m.iter().map(|(k, v)| Ok((k.clone(), json_number(path, &format!("{at}.lyapunov.{k}"), Some(v))?))).collect(),
-        Some(v) => Err(err(path, format!("{at}.lyapunov"), format!("expected an object of numbers, found {}", clip(&v.to_string())))),
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| Ok((k.clone(), json_number(path, &format!("{at}lyapunov.{k}"), Some(v))?))).collect(),
+        Some(v) => Err(err(path, format!("{at}lyapunov"), format!("expected an object of numbers, found {}", clip(&v.to_string())))),
     }
 }
 
@@ -261,12 +272,12 @@ fn json_document(path: &Path, o: &serde_json::Map<String, Value>) -> Result<RunF
     let mut run = Run { id: None, t: vec![], values: vec![] };
     let mut names: Vec<String> = vec![];
     for (i, s) in samples.iter().enumerate() {
-        let at = format!("samples[{i}]");
+        let at = format!("samples[{i}].");
         let Value::Object(s) = s else {
-            return Err(err(path, at, "expected an object { \"t\", \"E\", \"lyapunov\" }"));
+            return Err(err(path, format!("samples[{i}]"), "expected an object { \"t\", \"E\", \"lyapunov\" }"));
         };
-        let t = json_number(path, &format!("{at}.t"), s.get("t"))?;
-        let e = json_number(path, &format!("{at}.E"), s.get("E"))?;
+        let t = json_number(path, &format!("{at}t"), s.get("t"))?;
+        let e = json_number(path, &format!("{at}E"), s.get("E"))?;
         let lyap = lyapunov(path, &at, s)?;
         if i == 0 {
             names = std::iter::once("E".to_string()).chain(lyap.iter().map(|(n, _)| n.clone())).collect();
@@ -281,9 +292,9 @@ fn json_document(path: &Path, o: &serde_json::Map<String, Value>) -> Result<RunF
 fn add_sample(path: &Path, at: &str, names: &[String], run: &mut Run, t: f64, e: f64, lyap: &[(String, f64)]) -> Result<(), InputError> {
     if lyap.len() + 1 != names.len() || lyap.iter().zip(&names[1..]).any(|((a, _), b)| a != b) {
         let got: Vec<&str> = lyap.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(err(path, format!("{at}.lyapunov"), format!("functions [{}], but the first sample has [{}]", got.join(", "), names[1..].join(", "))));
+        return Err(err(path, format!("{at}lyapunov"), format!("functions [{}], but the first sample has [{}]", got.join(", "), names[1..].join(", "))));
     }
-    push_time(path, at, run, t)?;
+    push_time(path, at.trim_end_matches(['.', ' ']).trim_end_matches(", field"), run, t)?;
     run.values[0].push(e);
     for (v, (_, x)) in run.values[1..].iter_mut().zip(lyap) {
         v.push(*x);
@@ -295,13 +306,13 @@ fn json_lines(path: &Path, text: &str) -> Result<RunFile, InputError> {
     let mut runs: BTreeMap<u64, Run> = BTreeMap::new();
     let mut names: Vec<String> = vec![];
     for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()) {
-        let at = format!("line {n}");
+        let at = format!("line {n}, field ");
         let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line) else {
-            return Err(err(path, at, "not a JSON object { \"run\", \"t\", \"E\", \"lyapunov\" } (the JSON Lines of `simulate --runs`)"));
+            return Err(err(path, format!("line {n}"), "not a JSON object { \"run\", \"t\", \"E\", \"lyapunov\" } (the JSON Lines of `simulate --runs`)"));
         };
-        let id = o.get("run").and_then(Value::as_u64).ok_or_else(|| err(path, format!("{at}.run"), "expected a run number ≥ 0"))?;
-        let t = json_number(path, &format!("{at}.t"), o.get("t"))?;
-        let e = json_number(path, &format!("{at}.E"), o.get("E"))?;
+        let id = o.get("run").and_then(Value::as_u64).ok_or_else(|| err(path, format!("{at}run"), "expected a run number ≥ 0"))?;
+        let t = json_number(path, &format!("{at}t"), o.get("t"))?;
+        let e = json_number(path, &format!("{at}E"), o.get("E"))?;
         let lyap = lyapunov(path, &at, &o)?;
         if names.is_empty() {
             names = std::iter::once("E".to_string()).chain(lyap.iter().map(|(n, _)| n.clone())).collect();
@@ -318,7 +329,7 @@ fn json_tokens(path: &Path, system: Option<String>, samples: &[Value]) -> Result
     let mut dim = None;
     for (i, s) in samples.iter().enumerate() {
         let at = format!("samples[{i}]");
-        let time = json_number(path, &format!("{at}.t"), s.get("t"))?;
+        let time = nonnegative_time(path, &format!("{at}.t"), json_number(path, &format!("{at}.t"), s.get("t"))?)?;
         if let Some(&last) = t.last() {
             if time < last {
                 return Err(err(path, format!("{at}.t"), format!("time {time} comes after {last}: times must not decrease")));
