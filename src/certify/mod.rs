@@ -275,6 +275,10 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
                 // and the wrapping part like h^(q+1) per step; aim both at budget·h.
                 let budget = rate * h_eff;
                 let aim = |x: f64, e: u32| if x <= 0.0 { 2.0 } else { (0.8 * (budget / x).powf(1.0 / f64::from(e))).clamp(0.3, 2.0) };
+                // With a fixed --tolerance (as before the width-following default) the budget
+                // bounds the truncation alone and the whole wrapping only raises q: the golden
+                // certificates' steps, and so their time budget, stay as they were.
+                let (wrap, tail) = if opts.tolerance.is_some() { (wrap, 0.0) } else { (tail, tail) };
                 let factor = aim(grow, order.max(1)).min(aim(tail, q));
                 let next_h = if order == 1 { 1e-3 * t.max(1.0) } else { h_eff * factor };
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
@@ -283,7 +287,7 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
                 // Only the truncation and the variational remainder shrink with the step; the
                 // rest of the wrapping (the variational matrix's width over the set itself, of
                 // the order of the width squared per unit time) does not, and is accepted.
-                if tail > 0.25 * budget && q < opts.variational_order.min(order) && flow::check_step_cost(dy, order, q + 1).is_ok() {
+                if wrap > 0.25 * budget && q < opts.variational_order.min(order) && flow::check_step_cost(dy, order, q + 1).is_ok() {
                     q += 1;
                     continue;
                 }
@@ -292,7 +296,7 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
                     h = h_eff * factor.min(0.7);
                     continue;
                 }
-                let next_q = if tail < 1e-3 * budget && q > 1 { q - 1 } else { q };
+                let next_q = if wrap < 1e-3 * budget && q > 1 { q - 1 } else { q };
                 return Ok((step, end, next_h, next_q));
             }
             Err(e) => {
