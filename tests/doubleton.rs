@@ -56,7 +56,8 @@ fn every_doubleton_field_tampered_is_rejected() {
     let c = base();
     let lin = |c: &mut Certificate| c.steps[1].end.linear.as_mut().unwrap().clone();
     let set_lin = |c: &mut Certificate, l| c.steps[1].end.linear = Some(l);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Certificate)>)> = vec![
+    type Tamper<'a> = Box<dyn Fn(&mut Certificate) + 'a>;
+    let cases: Vec<(&str, Tamper)> = vec![
         // C shrunk: the initial box's image no longer fits, r' would have to absorb it.
         ("step 2: end does not contain the flow", Box::new(|c| {
             let mut l = lin(c);

@@ -350,7 +350,7 @@ fn single_layer(n: usize, tau: &Literal, periodic: bool, tt: Interval) -> Option
     let tau = literal(tau);
     let (q0, q1) = (point(tt.inf()) / tau, point(tt.sup()) / tau);
     let k = q0.inf().floor();
-    if !(k >= 0.0 && k < 9.0e15 && q1.sup() <= k + 1.0) {
+    if !((0.0..9.0e15).contains(&k) && q1.sup() <= k + 1.0) {
         return None;
     }
     let k = k as u64;
