@@ -136,6 +136,7 @@ impl From<CheckFormatArg> for Format {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum SetsArg {
+    Doubleton,
     Qr,
     Parallelepiped,
     Box,
@@ -333,17 +334,19 @@ struct CertifyArgs {
     order: u32,
     /// Taylor order of the variational matrix in Lohner's mean-value form (at most --order):
     /// higher keeps enclosures tighter over long steps, at a cost growing like its square.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 8)]
     variational_order: u32,
-    /// Allowed growth of the enclosure width per unit time.
-    #[arg(long, default_value_t = 1e-8)]
-    tolerance: f64,
+    /// Allowed growth of the enclosure width per unit time [default: 1e-3 × the set's own
+    /// width, at least 1e-3 × 1e-13 for point sets].
+    #[arg(long)]
+    tolerance: Option<f64>,
     /// Give up after this many steps (a layer schedule needing more is refused up front).
     #[arg(long, default_value_t = 200_000)]
     max_steps: usize,
-    /// Set representation of step ends (wrapping-effect control): Lohner's QR parallelepipeds,
-    /// plain parallelepipeds, or boxes.
-    #[arg(long, value_enum, default_value_t = SetsArg::Box)]
+    /// Set representation of step ends (wrapping-effect control): Lohner's doubletons (the
+    /// initial box's image kept apart from the accumulated errors), QR parallelepipeds, plain
+    /// parallelepipeds, or boxes.
+    #[arg(long, value_enum, default_value_t = SetsArg::Doubleton)]
     sets: SetsArg,
     /// Also claim the lower bounds the enclosure proves at T (E ≥ b > 0, each function ≥ b, and
     /// increases F(T) − F(0) ≥ b > 0): for counterexamples.
@@ -754,9 +757,10 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
         radius: a.radius,
         order: a.order,
         variational_order: a.variational_order,
-        tolerance: positive("--tolerance", a.tolerance)?,
+        tolerance: a.tolerance.map(|t| positive("--tolerance", t)).transpose()?,
         max_steps: a.max_steps,
         sets: match a.sets {
+            SetsArg::Doubleton => certify::Sets::Doubleton,
             SetsArg::Qr => certify::Sets::Qr,
             SetsArg::Parallelepiped => certify::Sets::Parallelepiped,
             SetsArg::Box => certify::Sets::Box,

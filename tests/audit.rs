@@ -25,7 +25,11 @@ fn load(text: &str) -> System {
 
 fn make(text: &str, theorem: &str, until: f64, order: u32, q: u32, radius: f64, sets: Sets) -> Certificate {
     let sys = load(text);
-    let opts = Options { theorem: theorem.into(), until, order, variational_order: q, radius, sets, ..Options::default() };
+    // A fixed tolerance: `tighten` swaps the producer's end sets for the checker's own boxes and
+    // keeps the claims, which holds only while boxes are as tight as the producer's sets; with
+    // the default tolerance for point sets (near rounding level) QR sets are tighter in the last
+    // bits than the boxes, and the kept claims fail by an ulp (no false accept: a rejection).
+    let opts = Options { theorem: theorem.into(), until, order, variational_order: q, radius, sets, tolerance: Some(1e-8), ..Options::default() };
     certify(&sys, source(text), &opts, |_| {}).expect("certify")
 }
 
@@ -113,11 +117,9 @@ fn audit(cert: &Certificate, starts: &[Vec<f64>]) -> (f64, f64) {
         let mut y = y0.clone();
         for s in &cert.steps {
             // Box at a few times inside the step.
-            for frac in [0.5] {
-                let tm = s.t0 + frac * (s.t1 - s.t0);
-                let ym = integrate(&sys, s.t0, tm, &y, 16);
-                worst_box = worst_box.max(outside(&s.apriori, &ym));
-            }
+            let tm = s.t0 + 0.5 * (s.t1 - s.t0);
+            let ym = integrate(&sys, s.t0, tm, &y, 16);
+            worst_box = worst_box.max(outside(&s.apriori, &ym));
             y = integrate(&sys, s.t0, s.t1, &y, 32);
             worst_end = worst_end.max(outside(&s.end, &y));
         }

@@ -88,7 +88,7 @@ fn eigen_sign_search_3d_literals() {
     };
     let (mut decided, mut found) = (0, Vec::new());
     for k in 0..300 {
-        let g = 2f64.powi(-(18 + (k % 14) as i32));
+        let g = 2f64.powi(-(18 + (k % 14)));
         let q = |x: f64| (x * 1024.0).round() / 1024.0;
         let mut m = [[q(rnd()) * g, q(rnd()) * g, q(rnd()) * g], [0.0, 0.0, q(rnd()) * g], [0.0, 0.0, 0.0]];
         m[1][0] = m[0][1];

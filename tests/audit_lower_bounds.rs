@@ -223,6 +223,6 @@ fn an_undetermined_eigenvector_side_defines_no_eigen_function() {
     let even = "tokens = 2\ndim = 2\nattention = \"causal\"\n[[heads]]\nP = \"identity\"\nU = [[2, 0], [0, 1]]\n[initial]\ntokens = [[1, 0.5], [-1, 0.5]]\n";
     let sys = load(even);
     let opts = Options { theorem: "6.1".into(), until: 0.1, ..Options::default() };
-    let e = certify(&sys, source(even), &opts, |_| {}).err().expect("refused").to_string();
+    let e = certify(&sys, source(even), &opts, |_| {}).expect_err("refused").to_string();
     assert!(e.contains("the side of U's top eigenvector is not determined"), "{e}");
 }

@@ -279,7 +279,7 @@ fn verify_and_report_commands() {
     assert!(out.starts_with("ACCEPTED"));
     // Rejected: exit 1, the step and the reason on stdout.
     let mut c = Certificate::load(Path::new(golden)).unwrap();
-    c.steps[3].t0 = c.steps[3].t0 + 1e-6;
+    c.steps[3].t0 += 1e-6;
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, c.to_json()).unwrap();
     let (code, out, _) = run(&["verify", bad.to_str().unwrap()]);

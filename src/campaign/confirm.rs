@@ -109,7 +109,9 @@ fn certify_finding(opts: &Options, case: &Case, obs: &Observation, index: u64, o
     let Some((until, kind)) = target(obs) else {
         return (None, "observed: the Lyapunov function never rose above its initial value, which is what a certificate could prove".into());
     };
-    let copts = certify::Options { theorem: opts.theorem.clone(), until, radius: 0.0, max_steps: 20_000, sets: Sets::Box, lower_bounds: true, ..certify::Options::default() };
+    // A point set, boxes and a fixed tolerance: a finding's claim has a wide margin, so the
+    // point-set default (widths near rounding level, many short steps) would only cost time.
+    let copts = certify::Options { theorem: opts.theorem.clone(), until, radius: 0.0, max_steps: 20_000, sets: Sets::Box, tolerance: Some(1e-8), variational_order: 5, lower_bounds: true, ..certify::Options::default() };
     let source = SystemSource { file: format!("finding-{}-{}-{index}.toml", opts.theorem, opts.seed), format: "toml".into(), text: case.text.clone() };
     let cert = match certify::certify(&case.sys, source, &copts, |_| {}) {
         Ok(c) => c,

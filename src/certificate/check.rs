@@ -10,7 +10,8 @@
 //!    box)`, see `flow::apriori_operator`) maps `box` into its interior, so every solution
 //!    from `S_k` exists on the step and stays in `box`;
 //! 3. the checker's own enclosure of `y(t1)` (order-`p` Taylor with mean-value form) lies in
-//!    `end`, so `S_{k+1} = end` contains every solution at `t1`;
+//!    `end`, so `S_{k+1} = end` contains every solution at `t1` (`end` a box, a parallelepiped
+//!    `x + B·r`, or a doubleton `x + C·u + B·r`: containment proved in `flow::coordinates`);
 //! 4. the recorded Lyapunov values, derivative bounds and `E` contain the checker's own
 //!    enclosures over `box`, so they hold for every solution on the step;
 //! 5. each claim follows from the recorded (now verified) data.
@@ -22,9 +23,9 @@ use std::path::Path;
 
 use inari::Interval;
 
-use super::flow::{self, Dynamics, Set};
+use super::flow::{self, Dynamics, Linear, Set};
 use super::lyapunov::{self, Functions};
-use super::{BoxSet, Certificate, Claim, ClaimKind, FORMAT, VERSION};
+use super::{BoxSet, Certificate, Claim, ClaimKind, FORMAT, READS};
 use crate::hypothesis::{verdict::Verdict, Context};
 use crate::numeric::jet::MAX_LEN;
 use crate::system::{doc, System};
@@ -113,8 +114,11 @@ pub fn embedded_system(cert: &Certificate) -> Result<System, String> {
 
 /// Verifies a certificate: `Ok` with what it proves, or the first reason it does not.
 pub fn verify(cert: &Certificate) -> Result<Accepted, Rejection> {
-    if cert.format != FORMAT || cert.version != VERSION {
-        return Err(reject(format!("not a version-{VERSION} {FORMAT}")));
+    if cert.format != FORMAT || !READS.contains(&cert.version) {
+        return Err(reject(format!("not a {FORMAT} of version {READS:?}")));
+    }
+    if cert.version < 5 && cert.steps.iter().any(|s| s.end.linear.is_some()) {
+        return Err(reject(format!("a version-{} certificate has no doubleton sets (linear)", cert.version)));
     }
     if !THEOREMS.contains(&cert.theorem.as_str()) {
         return Err(reject(format!("theorem '{}' cannot be certified (one of {})", cert.theorem, THEOREMS.join(", "))));
@@ -154,11 +158,12 @@ fn recheck_verdict(sys: &System, id: &str) -> Result<Verdict, String> {
 }
 
 /// A recorded set: a plain box, or a parallelepiped with an `n`-vector center and an `n×n`
-/// matrix of finite doubles.
+/// matrix of finite doubles, or a doubleton: a parallelepiped plus a linear part (an `n×n`
+/// matrix of finite doubles and its box, finite with `lo ≤ hi`).
 pub fn to_set(b: &BoxSet, n: usize, what: &str) -> Result<Set, String> {
     let r = to_box(b, n, what)?;
     match (&b.center, &b.matrix) {
-        (None, None) => Ok(Set::from_box(r)),
+        (None, None) if b.linear.is_none() => Ok(Set::from_box(r)),
         (Some(x), Some(m)) => {
             if x.len() != n || m.len() != n * n {
                 return Err(format!("{what}: center has {} entries and matrix {}, expected {n} and {}", x.len(), m.len(), n * n));
@@ -166,9 +171,19 @@ pub fn to_set(b: &BoxSet, n: usize, what: &str) -> Result<Set, String> {
             if !x.iter().chain(m).all(|v| v.is_finite()) {
                 return Err(format!("{what}: center or matrix has a non-finite entry"));
             }
-            Ok(Set { x: x.clone(), b: Some(m.chunks(n).map(<[f64]>::to_vec).collect()), r })
+            let lin = match &b.linear {
+                None => None,
+                Some(l) => {
+                    if l.matrix.len() != n * n || !l.matrix.iter().all(|v| v.is_finite()) {
+                        return Err(format!("{what}: linear.matrix has {} entries, expected {} finite doubles", l.matrix.len(), n * n));
+                    }
+                    let u = to_box(&BoxSet::plain(l.lo.clone(), l.hi.clone()), n, &format!("{what}.linear"))?;
+                    Some(Linear { c: l.matrix.chunks(n).map(<[f64]>::to_vec).collect(), u })
+                }
+            };
+            Ok(Set { x: x.clone(), b: Some(m.chunks(n).map(<[f64]>::to_vec).collect()), r, lin })
         }
-        _ => Err(format!("{what}: center and matrix come together")),
+        _ => Err(format!("{what}: center and matrix come together (and linear only with both)")),
     }
 }
 
@@ -204,7 +219,7 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     }
     flow::check_step_cost(dy, step.order, step.variational_order)?;
     let n = dy.len();
-    if step.apriori.center.is_some() || step.apriori.matrix.is_some() {
+    if step.apriori.center.is_some() || step.apriori.matrix.is_some() || step.apriori.linear.is_some() {
         return Err("box must be a plain box".into());
     }
     let bx = to_box(&step.apriori, n, "box")?;

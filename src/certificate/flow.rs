@@ -350,7 +350,7 @@ fn single_layer(n: usize, tau: &Literal, periodic: bool, tt: Interval) -> Option
     let tau = literal(tau);
     let (q0, q1) = (point(tt.inf()) / tau, point(tt.sup()) / tau);
     let k = q0.inf().floor();
-    if !(k >= 0.0 && k < 9.0e15 && q1.sup() <= k + 1.0) {
+    if !((0.0..9.0e15).contains(&k) && q1.sup() <= k + 1.0) {
         return None;
     }
     let k = k as u64;
@@ -475,25 +475,48 @@ pub struct Remainder {
     pub table: Option<Table>,
 }
 
-/// A set of states: `{ x + B·r : r ∈ r }`, or the box `r` itself when `b` is `None`.
+/// A set of states: `{ x + B·r : r ∈ r }`, or the box `r` itself when `b` is `None`; with
+/// `lin` (and `b`), Lohner's doubleton `{ x + C·u + B·r : u ∈ lin.u, r ∈ r }`.
 #[derive(Debug, Clone)]
 pub struct Set {
     pub x: Vec<f64>,
     /// Row-major `n×n`.
     pub b: Option<Vec<Vec<f64>>>,
     pub r: Vec<Interval>,
+    pub lin: Option<Linear>,
+}
+
+/// The linear part `C·u`, `u ∈ u`, of a doubleton: the initial box's image under the product
+/// of the steps' variational matrices, never re-wrapped (`C` row-major `n×n`).
+#[derive(Debug, Clone)]
+pub struct Linear {
+    pub c: Vec<Vec<f64>>,
+    pub u: Vec<Interval>,
+}
+
+/// `x + Σ_j A_ij·v_j` per row, in interval arithmetic (each product and sum outward rounded).
+fn affine(x: Vec<Interval>, a: &[Vec<f64>], v: &[Interval]) -> Vec<Interval> {
+    a.iter().zip(x).map(|(row, x)| row.iter().zip(v).fold(x, |s, (&aij, &vj)| s + point(aij) * vj)).collect()
 }
 
 impl Set {
     pub fn from_box(r: Vec<Interval>) -> Set {
-        Set { x: vec![0.0; r.len()], b: None, r }
+        Set { x: vec![0.0; r.len()], b: None, r, lin: None }
     }
 
-    /// An interval box containing the set (`x + B·r` in interval arithmetic).
+    /// An interval box containing the set (`x + B·r`, or `x + C·u + B·r`, in interval
+    /// arithmetic: every point of the set is inside by the inclusion property).
     pub fn hull(&self) -> Vec<Interval> {
         match &self.b {
             None => self.r.clone(),
-            Some(b) => b.iter().zip(&self.x).map(|(row, &x)| row.iter().zip(&self.r).fold(point(x), |s, (&bij, &rj)| s + point(bij) * rj)).collect(),
+            Some(b) => {
+                let x = self.x.iter().map(|&x| point(x)).collect();
+                let x = match &self.lin {
+                    None => x,
+                    Some(l) => affine(x, &l.c, &l.u),
+                };
+                affine(x, b, &self.r)
+            }
         }
     }
 
@@ -508,14 +531,26 @@ impl Set {
 }
 
 /// The image of a set at `t1`: `{ c + MB·r' : r' ∈ coeff }` with intervals `c`, `MB` (every
-/// solution's `y(t1)` is in it); `mb = None` means the box `c` alone (order 1).
+/// solution's `y(t1)` is in it); `mb = None` means the box `c` alone (order 1). From a
+/// doubleton, `MB = M·[C | B]` has `2n` columns and `coeff = [u; r]`.
 pub struct Image {
     pub c: Vec<Interval>,
     pub mb: Option<IMat>,
     pub coeff: Vec<Interval>,
+    /// For the producer's step-size control only (no enclosure rests on it): about the width
+    /// the variational matrix's order-`q` remainder adds to the image, the part of the
+    /// wrapping a shorter step or a higher `q` reduces.
+    pub tail: f64,
 }
 
 impl Image {
+    /// The box `u` of the linear part a doubleton end set takes over: the image's first `n`
+    /// coefficients (the start box around its midpoint, a parallelepiped's `r`, or a
+    /// doubleton's `u`). `None` for an order-1 image, which has no linear part.
+    pub fn linear_box(&self) -> Option<Vec<Interval>> {
+        self.mb.as_ref().map(|_| self.coeff[..self.c.len()].to_vec())
+    }
+
     /// The image as a box.
     pub fn hull(&self) -> Vec<Interval> {
         match &self.mb {
@@ -552,17 +587,23 @@ pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start:
     let tt = span(t0, t1);
     if order <= 1 {
         let c = start.hull().iter().zip(rem).map(|(&s, &fc)| s + h * fc).collect();
-        return Ok(Image { c, mb: None, coeff: vec![] });
+        return Ok(Image { c, mb: None, coeff: vec![], tail: 0.0 });
     }
     let p = order as usize;
     let n = start.r.len();
-    let (xhat, coeff): (Vec<f64>, Vec<Interval>) = match &start.b {
-        None => {
+    // The start set as `x̂ + F·v`, `v ∈ coeff`: a box as its midpoint plus `I·(r − x̂)`; a
+    // parallelepiped as `x + B·r`; a doubleton as `x + [C | B]·[u; r]`.
+    let (xhat, frame, coeff): (Vec<f64>, Option<Vec<Vec<f64>>>, Vec<Interval>) = match (&start.b, &start.lin) {
+        (None, _) => {
             let m: Vec<f64> = start.r.iter().map(|r| r.mid()).collect();
             let coeff = start.r.iter().zip(&m).map(|(&r, &m)| r - point(m)).collect();
-            (m, coeff)
+            (m, None, coeff)
         }
-        Some(_) => (start.x.clone(), start.r.clone()),
+        (Some(b), None) => (start.x.clone(), Some(b.clone()), start.r.clone()),
+        (Some(b), Some(l)) => {
+            let frame = l.c.iter().zip(b).map(|(ci, bi)| ci.iter().chain(bi).copied().collect()).collect();
+            (start.x.clone(), Some(frame), l.u.iter().chain(&start.r).copied().collect())
+        }
     };
     let at_x: Vec<Interval> = xhat.iter().map(|&x| point(x)).collect();
     let series = dy.taylor(point(t0), &at_x, p)?;
@@ -581,6 +622,12 @@ pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start:
     let unit = Interval::try_from((-1.0, 1.0)).unwrap_or(Interval::ENTIRE);
     let mut c = Vec::with_capacity(n);
     let mut m = vec![vec![point(0.0); n]; n];
+    // |F|·|coeff| (`F = I` for a box start), for `tail`: the remainder term's radius times it.
+    let reach: Vec<f64> = match &frame {
+        None => coeff.iter().map(|x| x.mag()).collect(),
+        Some(f) => f.iter().map(|row| row.iter().zip(&coeff).map(|(a, x)| a.abs() * x.mag()).sum()).collect(),
+    };
+    let mut tail = 0.0_f64;
     for i in 0..n {
         // Horner: Σ_{k<p} h^k y_k, plus the remainder.
         let mut poly = series[i].c[p - 1];
@@ -597,12 +644,13 @@ pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start:
             }
             m[i][j] = poly + hq * (a_box[q][i][j] + spread);
         }
+        tail = tail.max((0..n).map(|k| (hq * (a_box[q][i][k] + spread)).rad() * reach[k]).sum());
     }
-    let mb = match &start.b {
+    let mb = match &frame {
         None => m,
-        Some(b) => m.iter().map(|row| (0..n).map(|j| row.iter().zip(b).fold(point(0.0), |s, (&mik, bk)| s + mik * point(bk[j]))).collect()).collect(),
+        Some(b) => m.iter().map(|row| (0..b[0].len()).map(|j| row.iter().zip(b).fold(point(0.0), |s, (&mik, bk)| s + mik * point(bk[j]))).collect()).collect(),
     };
-    Ok(Image { c, mb: Some(mb), coeff })
+    Ok(Image { c, mb: Some(mb), coeff, tail })
 }
 
 /// Whether the image lies in the set `end`; for a parallelepiped `x' + B'·r'`, returns the
@@ -612,11 +660,35 @@ pub fn image(dy: &Dynamics, (t0, t1): (f64, f64), (order, q): (u32, u32), start:
 /// is sound) and `δ ≥ ‖I − R·B'‖∞ < 1`, `B'⁻¹ = (R·B')⁻¹·R` and `‖(R·B')⁻¹ − I‖∞ ≤ δ/(1 − δ)`
 /// (Neumann series), so for `v` in the image `r' = B'⁻¹(v − x') ∈ z + [−1, 1]·δ/(1−δ)·‖z‖∞`
 /// with `z ⊇ R·(v − x') = R·(c − x') + (R·MB)·coeff`.
+///
+/// For a doubleton `x' + C'·u + B'·r'`, `u ∈ end.lin.u`: each `v` in the image is
+/// `v = c_v + M_v·F·w` with `c_v ∈ c`, `M_v·F ∈ MB`, `w ∈ coeff`, `w = [w₀; w₁]` split after
+/// `n` entries (`w₀` is the start's linear coefficient, [`Image::linear_box`]). First
+/// `w₀ ∈ u` is checked (`coeff[..n] ⊆ end.lin.u`), then `v = x' + C'·w₀ + B'·r'` with
+/// `r' = B'⁻¹(c_v − x' + (M_v·F − [C' | 0])·w) ∈ B'⁻¹((c − x') + (MB − [C' | 0])·coeff)`, so
+/// `v` is in the doubleton once that enclosure of `r'` lies in `end.r`; it is computed as for a
+/// parallelepiped with `MB − [C' | 0]` (interval minus double, outward) in place of `MB`.
 pub fn coordinates(img: &Image, end: &Set) -> Result<Vec<Interval>, String> {
     let hull = img.hull();
     let b = match &end.b {
         None => return Ok(hull),
         Some(b) => b,
+    };
+    let shifted;
+    let mb = match (&img.mb, &end.lin) {
+        (mb, None) => mb.as_ref(),
+        (None, Some(_)) => return Err("a doubleton end needs a Taylor step (order ≥ 2), which has a linear part".into()),
+        (Some(mb), Some(lin)) => {
+            let w0 = img.linear_box().unwrap_or_default();
+            if lin.u.len() != w0.len() || lin.c.len() != w0.len() {
+                return Err(format!("the doubleton's u has {} entries and C {} rows, the state has {}", lin.u.len(), lin.c.len(), w0.len()));
+            }
+            if let Some(j) = (0..w0.len()).find(|&j| !w0[j].subset(lin.u[j])) {
+                return Err(format!("the start set's linear coefficient {} is in [{:e}, {:e}], not inside the end's linear box [{:e}, {:e}]", j + 1, w0[j].inf(), w0[j].sup(), lin.u[j].inf(), lin.u[j].sup()));
+            }
+            shifted = mb.iter().zip(&lin.c).map(|(row, ci)| row.iter().enumerate().map(|(j, &m)| if j < ci.len() { m - point(ci[j]) } else { m }).collect()).collect::<IMat>();
+            Some(&shifted)
+        }
     };
     let n = hull.len();
     let r = float_inverse(b).ok_or("the end matrix is singular")?;
@@ -633,15 +705,15 @@ pub fn coordinates(img: &Image, end: &Set) -> Result<Vec<Interval>, String> {
     if !(delta < 0.5) {
         return Err(format!("the end matrix is too ill-conditioned to invert rigorously (‖I − R·B‖ ≤ {delta:e})"));
     }
-    let shift: Vec<Interval> = match &img.mb {
+    let shift: Vec<Interval> = match mb {
         None => hull.iter().zip(&end.x).map(|(&v, &x)| v - point(x)).collect(),
         Some(_) => img.c.iter().zip(&end.x).map(|(&v, &x)| v - point(x)).collect(),
     };
     let mut z: Vec<Interval> = r.iter().map(|ri| ri.iter().zip(&shift).fold(point(0.0), |s, (&a, &v)| s + point(a) * v)).collect();
-    if let Some(mb) = &img.mb {
+    if let Some(mb) = mb {
         for i in 0..n {
-            // (R·MB)_i· applied to coeff.
-            for j in 0..n {
+            // (R·MB)_i· applied to coeff (n columns, or 2n from a doubleton).
+            for j in 0..img.coeff.len() {
                 let rmb = r[i].iter().zip(mb).fold(point(0.0), |s, (&rik, mk)| s + point(rik) * mk[j]);
                 z[i] += rmb * img.coeff[j];
             }

@@ -3,9 +3,10 @@
 //! The producer lives in `crate::certify` and is not trusted: `verify` re-derives every
 //! claim from the certificate's data alone.
 //!
-//! Format (JSON, `version` 4). The version changes whenever the checker's enclosures change
+//! Format (JSON, `version` 5). The version changes whenever the checker's enclosures change
 //! in their last bits, since a step's `end` may be recorded as tight as the producer's own
-//! enclosure: version 3 evaluated `+ − ×` node by node (4 fuses them into sums of products,
+//! enclosure, or the format gains a set kind: version 5 added doubleton sets (`linear`) and
+//! reads version 4 files unchanged (their enclosures are the same); version 3 evaluated `+ − ×` node by node (4 fuses them into sums of products,
 //! `numeric::tape`), version 2 had the a-priori operator of the step's own order, version 1
 //! had no variational order. Doubles are written in their shortest round-trip form
 //! (`serde_json`'s `float_roundtrip`), so a certificate reads back bit-exactly. Token
@@ -30,7 +31,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::InputError;
 
 pub const FORMAT: &str = "attncert-certificate";
-pub const VERSION: u32 = 4;
+/// 5: doubleton sets (`linear`). Version 4 certificates (no doubletons, the same enclosures)
+/// are still read and verified.
+pub const VERSION: u32 = 5;
+/// The versions [`Certificate::parse`] and `verify` accept.
+pub const READS: [u32; 2] = [4, 5];
 
 /// A certificate: a system, a theorem, an enclosed trajectory and the claims it proves.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -106,7 +111,10 @@ pub struct Step {
 
 /// A set of whole states (`n = ℓ·d` coordinates): the box `[lo, hi]`, or, when `matrix` is
 /// given, the parallelepiped `{ center + B·r : r ∈ [lo, hi] }` (Lohner's representation, `B`
-/// an `n×n` row-major matrix of doubles, used exactly as written).
+/// an `n×n` row-major matrix of doubles, used exactly as written), or, when `linear` is given
+/// too, Lohner's doubleton `{ center + C·u + B·r : u ∈ [linear.lo, linear.hi], r ∈ [lo, hi] }`
+/// (`C = linear.matrix`: the image of the initial box kept apart from the accumulated errors
+/// `B·r`, so that it is never re-wrapped).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BoxSet {
@@ -116,11 +124,23 @@ pub struct BoxSet {
     pub center: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<Linear>,
+}
+
+/// The linear part `C·u`, `u ∈ [lo, hi]`, of a doubleton (`C` an `n×n` row-major matrix of
+/// doubles, used exactly as written).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Linear {
+    pub matrix: Vec<f64>,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
 }
 
 impl BoxSet {
     pub fn plain(lo: Vec<f64>, hi: Vec<f64>) -> BoxSet {
-        BoxSet { lo, hi, center: None, matrix: None }
+        BoxSet { lo, hi, center: None, matrix: None, linear: None }
     }
 
     /// An outer box of the set in floating point (for display only: not rounded outward).
@@ -130,11 +150,15 @@ impl BoxSet {
                 let n = x.len();
                 let mut lo = x.clone();
                 let mut hi = x.clone();
-                for i in 0..n {
-                    for j in 0..n.min(self.lo.len()) {
-                        let (a, c) = (b.get(i * n + j).copied().unwrap_or(0.0) * self.lo[j], b.get(i * n + j).copied().unwrap_or(0.0) * self.hi[j]);
-                        lo[i] += a.min(c);
-                        hi[i] += a.max(c);
+                let parts = std::iter::once((b, &self.lo, &self.hi)).chain(self.linear.as_ref().map(|l| (&l.matrix, &l.lo, &l.hi)));
+                for (b, plo, phi) in parts {
+                    for i in 0..n {
+                        for j in 0..n.min(plo.len()).min(phi.len()) {
+                            let bij = b.get(i * n + j).copied().unwrap_or(0.0);
+                            let (a, c) = (bij * plo[j], bij * phi[j]);
+                            lo[i] += a.min(c);
+                            hi[i] += a.max(c);
+                        }
                     }
                 }
                 (lo, hi)
@@ -279,8 +303,8 @@ impl Certificate {
             None => return Err(InputError::new(path, "format", format!("missing: expected \"{FORMAT}\""))),
         }
         match head.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => return Err(InputError::new(path, "version", format!("version {v} is not supported (this program reads {VERSION})"))),
+            Some(v) if READS.iter().any(|&r| u64::from(r) == v) => {}
+            Some(v) => return Err(InputError::new(path, "version", format!("version {v} is not supported (this program reads {READS:?})"))),
             None => return Err(InputError::new(path, "version", "missing or not an integer")),
         }
         reject_unrepresentable(path, &head, &mut String::new())?;
