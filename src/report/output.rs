@@ -89,6 +89,14 @@ impl Sink {
         r.map_err(|source| Error::Io { path: self.path(), source })
     }
 
+    /// Writes raw bytes to a file sink (a binary output such as `import`'s tensor side file).
+    pub fn write_bytes(&mut self, b: &[u8]) -> Result<()> {
+        match self {
+            Sink::Stdout { .. } => Err(Error::Usage("binary output needs a file, not standard output".into())),
+            Sink::File { file, target } => file.write_all(b).map_err(|source| Error::Io { path: target.clone(), source }),
+        }
+    }
+
     /// Whether standard output's reader has gone away (nothing more will be written).
     pub fn is_closed(&self) -> bool {
         matches!(self, Sink::Stdout { closed: true, .. })
