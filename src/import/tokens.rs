@@ -24,7 +24,11 @@ pub fn tokenize(dir: &Path, text: &str) -> Result<Tokenized, InputError> {
     let json = dir.join("tokenizer.json");
     let vocab = dir.join("vocab.txt");
     let (tk, path) = if json.exists() {
-        let tk = Tokenizer::from_file(&json).map_err(|e| InputError::new(&json, "", format!("cannot read the tokenizer: {e}")))?;
+        let mut tk = Tokenizer::from_file(&json).map_err(|e| InputError::new(&json, "", format!("cannot read the tokenizer: {e}")))?;
+        // A tokenizer.json may pad every input to a fixed length (MiniLM's pads to 128 with
+        // [PAD]) or truncate it: the system gets the text's own tokens, nothing added or cut.
+        tk.with_padding(None);
+        tk.with_truncation(None).map_err(|e| InputError::new(&json, "", format!("cannot switch truncation off: {e}")))?;
         (tk, json)
     } else if vocab.exists() {
         (wordpiece(&vocab)?, vocab)
