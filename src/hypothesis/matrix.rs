@@ -242,10 +242,10 @@ pub fn identity(m: &MatrixFn, d: usize) -> Fact {
 
 /// An upper bound on `rank M(t)` for every `t`, from how the matrix is written: `rank(A·B) ≤ k`
 /// for a product of a `d×k` and a `k×d` factor, and a scalar or diagonal factor in front never
-/// raises the rank (`rank(D·M) ≤ rank M`). `None` when the form gives no bound below `d`.
+/// raises the rank (`rank(D·M) ≤ rank M`). `None` when the form gives no such bound.
 pub fn rank_at_most(m: &MatrixFn) -> Option<usize> {
+    // (`zero` is left to the exact checks, whose messages say "0" rather than "a product".)
     match m {
-        MatrixFn::Zero => Some(0),
         MatrixFn::Product(p) => Some(p.inner()),
         MatrixFn::ScalarTimes { times, .. } | MatrixFn::DiagTimes { times, .. } => rank_at_most(times),
         _ => None,
