@@ -11,7 +11,7 @@ export RUSTFLAGS="${RUSTFLAGS:-} -Ctarget-cpu=haswell"
 export GMP_MPFR_SYS_CACHE="${GMP_MPFR_SYS_CACHE:-$HOME/.cache/gmp-mpfr-sys}"
 mkdir -p "$GMP_MPFR_SYS_CACHE"
 failed=()
-for t in parse_system_toml parse_system_json parse_expr decimal_literal certificate certificate_claims campaign_input run_file; do
+for t in parse_system_toml parse_system_json parse_expr decimal_literal certificate certificate_claims campaign_input safetensors_header model_config product_matrix run_file; do
     dict=()
     case "$t" in
         parse_system_*) dict=(-dict=fuzz/dicts/system.dict) ;;

@@ -7,6 +7,7 @@ pub mod certificate;
 pub mod certify;
 pub mod error;
 pub mod hypothesis;
+pub mod import;
 pub mod model;
 pub mod numeric;
 pub mod plot;

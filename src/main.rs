@@ -57,6 +57,11 @@ enum Command {
     /// case that breaks the conclusion. Exit 0: no finding; 1: findings; 2: bad input.
     /// `attncert fuzz merge DIR...` summarises the JSON lines of shards.
     Fuzz(FuzzArgs),
+    /// Import one layer of a Hugging Face model directory (config.json, model.safetensors, and
+    /// tokenizer.json or vocab.txt; BERT/MiniLM or GPT-2) as a system file: per head
+    /// P = W_Qᵀ W_K / sqrt(d_h), U = W_O W_V (factors in a .safetensors side file beside -o),
+    /// softmax normalisation, W = I, and the embedded tokens of --text or --tokens.
+    Import(ImportArgs),
     /// Write a system with every random draw and default made explicit, as a JSON system file
     /// (used by the NumPy baseline in bench/); with --run R, run R of `simulate --runs`
     /// (the same redraws), so that one run can be checked, certified or simulated alone.
@@ -314,6 +319,24 @@ enum CampaignFormat {
 }
 
 #[derive(Args)]
+struct ImportArgs {
+    /// The model directory.
+    model_dir: PathBuf,
+    /// The layer (0-based).
+    #[arg(long)]
+    layer: usize,
+    /// The text to tokenize with the model's tokenizer (special tokens added as the model does).
+    #[arg(long, conflicts_with = "tokens", required_unless_present = "tokens")]
+    text: Option<String>,
+    /// Token ids instead of text, comma-separated (`101,1996,4937,102`).
+    #[arg(long, value_delimiter = ',')]
+    tokens: Option<Vec<u32>>,
+    /// The system file to write (TOML); the factors go to the same name with .safetensors.
+    #[arg(short, long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct CertifyArgs {
     /// The system file (TOML, or JSON by extension).
     file: PathBuf,
@@ -367,6 +390,7 @@ fn main() -> ExitCode {
         Command::Report { file, out } => cmd_report(file, out),
         Command::Export { file, out, run, seed } => cmd_export(file, out, run, seed),
         Command::Plot(a) => cmd_plot(a),
+        Command::Import(a) => cmd_import(a),
         Command::Fuzz(a) => cmd_fuzz(a),
     };
     match result {
@@ -677,6 +701,29 @@ fn cmd_check(a: CheckArgs) -> Result<ExitCode> {
     } else {
         0
     }))
+}
+
+fn cmd_import(a: ImportArgs) -> Result<ExitCode> {
+    use attncert::import::{self, Input, Options};
+    let input = match (a.text, a.tokens) {
+        (Some(t), _) => Input::Text(t),
+        (None, Some(ids)) => Input::Ids(ids),
+        (None, None) => return Err(Error::Usage("give --text or --tokens".into())),
+    };
+    let s = import::import(&Options { model_dir: a.model_dir, layer: a.layer, input, out: a.out })?;
+    println!(
+        "imported layer {} of {} ({}, {} heads, d = {}, d_h = {}), {} tokens: {} (factors in {})",
+        s.layer,
+        s.layers,
+        s.family,
+        s.heads,
+        s.dim,
+        s.head_dim,
+        s.tokens,
+        s.system.display(),
+        s.side.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_export(file: PathBuf, out: Option<PathBuf>, run: Option<u64>, seed: Option<u64>) -> Result<ExitCode> {

@@ -321,7 +321,7 @@ pub fn dot(a: &[Interval], b: &[Interval]) -> Interval {
 fn matrix_series(m: &MatrixFn, t: &Series, tt: Interval, d: usize) -> Option<Rows<Series>> {
     let c = |x: Interval| Series::constant(x);
     let out: Rows<Series> = match m {
-        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => {
+        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) | MatrixFn::Product(_) => {
             enclose::matrix(m, tt, d).m.iter().map(|r| r.iter().map(|&x| c(x)).collect()).collect()
         }
         MatrixFn::Entrywise(rows) => rows.iter().map(|r| r.iter().map(|e| e.eval_generic(t)).collect()).collect(),

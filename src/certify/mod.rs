@@ -75,6 +75,13 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
             opts.until, opts.max_steps
         )));
     }
+    // A certificate embeds the system file's text and `verify` re-reads only that: factors in a
+    // side file would not travel with it.
+    if sys.heads.iter().any(|h| h.p.uses_tensor_file() || h.u.uses_tensor_file()) {
+        return Err(Error::Usage(
+            "certify does not support matrices whose factors are read from tensor files (an imported model): a certificate embeds only the system file's text; use check and simulate".into(),
+        ));
+    }
     let spec = theorem::all()?
         .into_iter()
         .find(|s| s.id == opts.theorem)

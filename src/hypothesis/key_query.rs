@@ -55,7 +55,7 @@ pub fn bounded(m: &MatrixFn, d: usize) -> Fact {
 fn with_derivative(m: &MatrixFn, tt: Interval, d: usize) -> Option<(IMat, IMat, bool)> {
     let zero = || vec![vec![point(0.0); d]; d];
     Some(match m {
-        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => (enclose::matrix(m, tt, d).m, zero(), true),
+        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) | MatrixFn::Product(_) => (enclose::matrix(m, tt, d).m, zero(), true),
         MatrixFn::Entrywise(rows) => {
             let mut regular = true;
             let mut val = zero();
@@ -232,6 +232,14 @@ fn max_difference(a: &[Vec<rug::Rational>], b: &[Vec<rug::Rational>]) -> Option<
 /// that part: exact LDLᵀ pivots for rational entries of size `d ≤ 40`, else an interval LDLᵀ of
 /// the box of symmetric parts over all `t` whose pivots all exclude 0 with the right sign.
 pub fn positive_definite(m: &MatrixFn, d: usize) -> Fact {
+    // rank P ≤ k < d: some x ≠ 0 has P·x = 0, so xᵀPx = 0 and P is not positive definite.
+    if let Some(k) = facts::rank_at_most(m).filter(|&k| k < d) {
+        return (
+            Verdict::Fails,
+            format!("P = A·B with inner dimension {k} < d = {d}: rank P ≤ {k}, so xᵀPx = 0 for some x ≠ 0 in its kernel (exact, by rank)"),
+            json!({ "rank_at_most": k, "dim": d }),
+        );
+    }
     let Some(entries) = facts::entries(m, d) else { return (Verdict::Undecided, facts::UNDEFINED.into(), json!({})) };
     let half = |a: &rug::Rational, b: &rug::Rational| rug::Rational::from(a + b) / 2;
     let entries = match entries {

@@ -154,7 +154,7 @@ fn structurally_symmetric(m: &MatrixFn, d: usize) -> Option<Fact> {
 fn symmetric_by_construction(m: &MatrixFn, d: usize) -> bool {
     match m {
         MatrixFn::Identity | MatrixFn::Zero => true,
-        MatrixFn::Const(_) | MatrixFn::Random(_) => poly::constant_matrix(m, d).is_some_and(|e| (0..d).all(|i| (0..i).all(|j| e[i][j] == e[j][i]))),
+        MatrixFn::Const(_) | MatrixFn::Random(_) | MatrixFn::Product(_) => poly::constant_matrix(m, d).is_some_and(|e| (0..d).all(|i| (0..i).all(|j| e[i][j] == e[j][i]))),
         MatrixFn::Entrywise(rows) => (0..d).all(|i| {
             (0..i).all(|j| rows[i][j].root() == rows[j][i].root() || matches!((poly::of(rows[i][j].root()), poly::of(rows[j][i].root())), (Some(a), Some(b)) if a == b))
         }),
@@ -183,6 +183,7 @@ pub fn same_structure(a: &MatrixFn, b: &MatrixFn) -> bool {
         (M::Identity, M::Identity) | (M::Zero, M::Zero) => true,
         (M::Const(x), M::Const(y)) => x == y,
         (M::Random(x), M::Random(y)) => x.values == y.values,
+        (M::Product(x), M::Product(y)) => x.same(y),
         (M::Entrywise(x), M::Entrywise(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(r, q)| r.len() == q.len() && r.iter().zip(q).all(|(e, f)| e.root() == f.root()))
         }
@@ -236,6 +237,18 @@ pub fn identity(m: &MatrixFn, d: usize) -> Fact {
             json!({ "t": t, "entry": what, "value": iv(a) }),
         ),
         None => (Verdict::Undecided, "could be neither proved equal to I exactly nor refuted at the probe times".into(), json!({})),
+    }
+}
+
+/// An upper bound on `rank M(t)` for every `t`, from how the matrix is written: `rank(A·B) ≤ k`
+/// for a product of a `d×k` and a `k×d` factor, and a scalar or diagonal factor in front never
+/// raises the rank (`rank(D·M) ≤ rank M`). `None` when the form gives no such bound.
+pub fn rank_at_most(m: &MatrixFn) -> Option<usize> {
+    // (`zero` is left to the exact checks, whose messages say "0" rather than "a product".)
+    match m {
+        MatrixFn::Product(p) => Some(p.inner()),
+        MatrixFn::ScalarTimes { times, .. } | MatrixFn::DiagTimes { times, .. } => rank_at_most(times),
+        _ => None,
     }
 }
 

@@ -24,6 +24,10 @@ pub fn check(sys: &System, id: &str) -> Outcome {
         "metric-identity" => compare_metric(id, sys, identity(sys.dim), "I"),
         "metric-equals-P" => match &sys.metric {
             Metric::EqualsP => Outcome::holds(id, "metric = \"P\"", json!({ "reason": "declared" })),
+            _ if low_rank(&sys.heads[0].p, sys.dim).is_some() => {
+                let k = low_rank(&sys.heads[0].p, sys.dim).unwrap_or(0);
+                Outcome::fails(id, format!("rank P ≤ {k} < d = {} = rank W (W is positive definite): W ≠ P (exact, by rank)", sys.dim), json!({ "rank_at_most": k }))
+            }
             _ => match poly::constant_matrix(&sys.heads[0].p, sys.dim) {
                 Some(p) => compare_metric(id, sys, p, "P"),
                 None => match super::matrix::constant(&sys.heads[0].p, sys.dim) {
@@ -33,6 +37,10 @@ pub fn check(sys: &System, id: &str) -> Outcome {
                 },
             },
         },
+        "metric-equals-UtU" if low_rank(&sys.heads[0].u, sys.dim).is_some() => {
+            let k = low_rank(&sys.heads[0].u, sys.dim).unwrap_or(0);
+            Outcome::fails(id, format!("rank UᵀU ≤ rank U ≤ {k} < d = {} = rank W (W is positive definite): W ≠ UᵀU (exact, by rank)", sys.dim), json!({ "rank_at_most": k }))
+        }
         "metric-equals-UtU" if sys.heads[0].u.is_identity() => compare_metric(id, sys, identity(sys.dim), "UᵀU"),
         "metric-equals-UtU" => match poly::constant_matrix(&sys.heads[0].u, sys.dim) {
             Some(u) => {
@@ -52,6 +60,12 @@ pub fn check(sys: &System, id: &str) -> Outcome {
             json!({ "tokens": sys.tokens }),
         ),
     }
+}
+
+/// `Some(k)` when the matrix's form bounds its rank by `k < d` (`hypothesis::matrix::rank_at_most`):
+/// it then differs from every positive definite metric, which has rank `d`.
+fn low_rank(m: &crate::system::MatrixFn, d: usize) -> Option<usize> {
+    super::matrix::rank_at_most(m).filter(|&k| k < d)
 }
 
 fn mask(id: &str, holds: bool, sys: &System) -> Outcome {

@@ -154,6 +154,14 @@ pub fn eigen_hemisphere(id: &str, e: &TopEigen, tokens: &[Vec<Rational>]) -> Out
 /// `U` invertible: an exact nonzero determinant, or interval elimination whose pivots all
 /// exclude 0 (then every matrix in the box has a nonzero determinant).
 pub fn invertible(u: &MatrixFn, d: usize) -> Fact {
+    // A product of inner dimension k < d has rank ≤ k < d for every t: singular, exactly.
+    if let Some(k) = facts::rank_at_most(u).filter(|&k| k < d) {
+        return (
+            Verdict::Fails,
+            format!("U = A·B with inner dimension {k} < d = {d}: rank U ≤ {k}, so det U = 0 (exact, by rank)"),
+            json!({ "rank_at_most": k, "dim": d }),
+        );
+    }
     let Some(entries) = facts::entries(u, d) else { return (Verdict::Undecided, facts::UNDEFINED.into(), json!({})) };
     match entries {
         Entries::Exact(e) if d > EXACT_DET_MAX_DIM => interval_nonsingular(facts::enclose_exact(&e)),

@@ -28,6 +28,8 @@ enum TimeMatrix {
     Identity,
     Zero,
     Const(DMatrix<f64>),
+    /// `A·B` with `A` `d×k`, `B` `k×d`.
+    LowRank(DMatrix<f64>, DMatrix<f64>),
     Entrywise(Vec<Expr>), // row-major d×d
     Diag(Vec<Expr>, Box<TimeMatrix>),
     Scalar(Expr, Box<TimeMatrix>),
@@ -40,6 +42,8 @@ impl TimeMatrix {
             MatrixFn::Identity => TimeMatrix::Identity,
             MatrixFn::Zero => TimeMatrix::Zero,
             MatrixFn::Const(_) | MatrixFn::Random(_) => TimeMatrix::Const(m.eval(0.0, d)),
+            // Kept as two factors: A·(B·Y) costs 2·d·k·ℓ instead of d²·ℓ (k = 32 ≪ d = 384).
+            MatrixFn::Product(p) => TimeMatrix::LowRank(p.a().to_f64(), p.b().to_f64()),
             MatrixFn::Entrywise(rows) if rows.iter().flatten().all(Expr::is_constant) => TimeMatrix::Const(m.eval(0.0, d)),
             MatrixFn::Entrywise(rows) => TimeMatrix::Entrywise(rows.iter().flatten().cloned().collect()),
             MatrixFn::DiagTimes { diag, times } => TimeMatrix::Diag(diag.clone(), Box::new(TimeMatrix::new(times, d))),
@@ -62,6 +66,11 @@ impl TimeMatrix {
             TimeMatrix::Identity => out.copy_from(y),
             TimeMatrix::Zero => out.fill(0.0),
             TimeMatrix::Const(a) => gemm(1.0, a, Op::N, y, Op::N, 0.0, out),
+            TimeMatrix::LowRank(a, b) => {
+                let mut by = DMatrix::zeros(b.nrows(), y.ncols());
+                gemm(1.0, b, Op::N, y, Op::N, 0.0, &mut by);
+                gemm(1.0, a, Op::N, &by, Op::N, 0.0, out);
+            }
             TimeMatrix::Entrywise(e) => {
                 let d = y.nrows();
                 let a = DMatrix::from_fn(d, d, |i, j| e[i * d + j].eval(t));

@@ -38,7 +38,7 @@ struct Factored {
 /// Splits a matrix into scalar and diagonal time factors times a constant, if it has that form.
 fn factor(m: &MatrixFn, d: usize) -> Option<Factored> {
     match m {
-        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => {
+        MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) | MatrixFn::Product(_) => {
             Some(Factored { scalars: vec![], diags: vec![], base: m.eval(0.0, d) })
         }
         MatrixFn::Entrywise(rows) if rows.iter().flatten().all(Expr::is_constant) => {

@@ -172,6 +172,11 @@ pub fn matrix(m: &MatrixFn, tt: Interval, d: usize) -> MatrixEnclosure {
         MatrixFn::Zero => exact(vec![vec![pt(0.0); d]; d]),
         MatrixFn::Const(rows) => exact(rows.iter().map(|r| r.iter().map(literal).collect()).collect()),
         MatrixFn::Random(r) => exact((0..d).map(|i| (0..d).map(|j| pt(r.values[(i, j)])).collect()).collect()),
+        // Interval sums of the exact factors' products (derivation at `Product::enclosure`).
+        MatrixFn::Product(p) => {
+            let e = p.enclosure();
+            exact(e.chunks(d).map(<[Interval]>::to_vec).collect())
+        }
         MatrixFn::Entrywise(rows) => {
             let (mut defined, mut regular) = (true, true);
             let m = rows

@@ -115,6 +115,9 @@ fn bounded(p: Poly) -> Option<Poly> {
     (p.0.len() <= MAX_DEGREE + 1).then_some(p)
 }
 
+/// Largest `d²·k` for which a product `A·B` is expanded in exact rationals (d = 40, k = 40).
+pub const EXACT_PRODUCT_TERMS: usize = 64_000;
+
 /// Every entry of a matrix as a polynomial in `t`, when all are.
 pub fn matrix(m: &MatrixFn, d: usize) -> Option<Vec<Vec<Poly>>> {
     let c = |q: Rational| Poly::constant(q);
@@ -123,6 +126,12 @@ pub fn matrix(m: &MatrixFn, d: usize) -> Option<Vec<Vec<Poly>>> {
         MatrixFn::Zero => Some(vec![vec![Poly(vec![]); d]; d]),
         MatrixFn::Const(rows) => rows.iter().map(|r| r.iter().map(|l| Some(c(exact::rational(&l.text)?))).collect()).collect(),
         MatrixFn::Random(r) => Some((0..d).map(|i| (0..d).map(|j| c(exact::from_f64(r.values[(i, j)]))).collect()).collect()),
+        // Exact rational sums while cheap; above, `None` sends the checks to the interval
+        // enclosure (`Product::enclosure`), which is what keeps `check` at d = 384 fast.
+        MatrixFn::Product(p) if d * d * p.inner() <= EXACT_PRODUCT_TERMS => {
+            Some(p.exact()?.into_iter().map(|r| r.into_iter().map(c).collect()).collect())
+        }
+        MatrixFn::Product(_) => None,
         MatrixFn::Entrywise(rows) => rows.iter().map(|r| r.iter().map(|e| of(e.root())).collect()).collect(),
         MatrixFn::DiagTimes { diag, times } => {
             let inner = matrix(times, d)?;

@@ -57,6 +57,8 @@ fn matrix(m: &MatrixFn) -> Value {
             "periodic": periodic,
         }),
         MatrixFn::Random(r) => float_rows(&r.values),
+        // The float product (rounded): the export feeds the float baseline only.
+        MatrixFn::Product(p) => float_rows(&p.eval()),
     }
 }
 

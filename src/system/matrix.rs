@@ -11,6 +11,7 @@ use crate::error::InputError;
 use crate::system::decode::Field;
 use crate::system::expr::{Expr, Literal};
 use crate::system::random::{self, MatrixLaw, RandomMatrix};
+use crate::system::tensor::{self, Product};
 
 /// A `d×d` matrix-valued function of `t ≥ 0`.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub enum MatrixFn {
     Layers { layers: Vec<MatrixFn>, layer_time: Literal, periodic: bool },
     /// A seeded random matrix, drawn once (the drawn values are the exact input).
     Random(RandomMatrix),
+    /// `A·B` of two exact factors (`d×k`, `k×d`), kept as a product (`system::tensor`).
+    Product(Product),
 }
 
 impl MatrixFn {
@@ -41,7 +44,7 @@ impl MatrixFn {
                 "identity" => Ok(MatrixFn::Identity),
                 "zero" => Ok(MatrixFn::Zero),
                 other => Err(f.err(format!(
-                    "unknown matrix '{other}' (expected \"identity\", \"zero\", rows of numbers or expressions, or a table with diag/scalar/layers/random)"
+                    "unknown matrix '{other}' (expected \"identity\", \"zero\", rows of numbers or expressions, or a table with diag/scalar/layers/random/product)"
                 ))),
             },
             Value::Array(_) => decode_rows(f, d),
@@ -53,7 +56,7 @@ impl MatrixFn {
     /// True when the matrix does not depend on `t`.
     pub fn is_constant(&self) -> bool {
         match self {
-            MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) => true,
+            MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) | MatrixFn::Product(_) => true,
             MatrixFn::Entrywise(rows) => rows.iter().flatten().all(Expr::is_constant),
             MatrixFn::DiagTimes { diag, times } => diag.iter().all(Expr::is_constant) && times.is_constant(),
             MatrixFn::ScalarTimes { scalar, times } => scalar.is_constant() && times.is_constant(),
@@ -86,6 +89,7 @@ impl MatrixFn {
                 layers[layer_index(t, layer_time.value, layers.len(), *periodic)].eval(t, d)
             }
             MatrixFn::Random(r) => r.values.clone(),
+            MatrixFn::Product(p) => p.eval(),
         }
     }
 
@@ -123,6 +127,16 @@ impl MatrixFn {
                 periodic: *periodic,
             },
             other => other.clone(),
+        }
+    }
+
+    /// True if a factor is read from a tensor file (a side file next to the system file).
+    pub fn uses_tensor_file(&self) -> bool {
+        match self {
+            MatrixFn::Product(p) => [p.a(), p.b()].iter().any(|f| matches!(f.data, tensor::FactorData::Doubles(_))),
+            MatrixFn::DiagTimes { times, .. } | MatrixFn::ScalarTimes { times, .. } => times.uses_tensor_file(),
+            MatrixFn::Layers { layers, .. } => layers.iter().any(MatrixFn::uses_tensor_file),
+            _ => false,
         }
     }
 
@@ -172,7 +186,16 @@ fn decode_rows(f: &Field, d: usize) -> Result<MatrixFn, InputError> {
 }
 
 fn decode_table(f: &Field, d: usize) -> Result<MatrixFn, InputError> {
-    let t = f.table(&["diag", "scalar", "times", "layers", "layer_time", "periodic", "random", "make"])?;
+    let t = f.table(&["diag", "scalar", "times", "layers", "layer_time", "periodic", "random", "make", "product", "scale"])?;
+    if let Some(p) = t.get("product") {
+        let t = f.table(&["product", "scale"])?;
+        let product = MatrixFn::Product(tensor::decode_product(&p, d)?);
+        // `scale` is the existing `s·M` form, so every check of `s·M` applies unchanged.
+        return Ok(match t.get("scale") {
+            Some(s) => MatrixFn::ScalarTimes { scalar: s.expression()?, times: Box::new(product) },
+            None => product,
+        });
+    }
     if let Some(diag) = t.get("diag") {
         let t = f.table(&["diag", "times"])?;
         let entries = diag.array()?;
@@ -220,5 +243,5 @@ fn decode_table(f: &Field, d: usize) -> Result<MatrixFn, InputError> {
         }
         return Ok(MatrixFn::Random(drawn));
     }
-    Err(f.err("a matrix table needs one of the keys 'diag', 'scalar', 'layers' or 'random'"))
+    Err(f.err("a matrix table needs one of the keys 'diag', 'scalar', 'layers', 'random' or 'product'"))
 }

@@ -10,6 +10,7 @@ pub mod export;
 pub mod expr;
 pub mod matrix;
 pub mod random;
+pub mod tensor;
 mod validate;
 
 use std::path::{Path, PathBuf};
