@@ -227,8 +227,7 @@ impl Reduced {
                 form.legendre(t0, h, c);
             }
             if let Some(mc) = &head.m_const {
-                for k in 0..q {
-                    let ck = coefs[k];
+                for (k, &ck) in coefs.iter().enumerate().take(q) {
                     for (dst, src) in mk.columns_mut(k * l, l).iter_mut().zip(mc.iter()) {
                         *dst = ck * src;
                     }
