@@ -203,6 +203,10 @@ struct SimulateArgs {
     /// applies and ℓ ≤ d, else batched (d×ℓ tokens, any system).
     #[arg(long, value_enum, default_value_t = KernelArg::Auto)]
     kernel: KernelArg,
+    /// Step averaging of the time coefficients (the Legendre-moment method): auto (2 moments
+    /// on the reduced kernel when a coefficient has kinks, e.g. |sin|), off, or 1, 2, 3 moments.
+    #[arg(long, default_value = "auto")]
+    moments: String,
     /// Fixed step of --method rk4 [default: 1e-3].
     #[arg(long)]
     step: Option<f64>,
@@ -543,6 +547,17 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
         KernelArg::Batched => simulate::KernelChoice::Batched,
         KernelArg::Reduced => simulate::KernelChoice::Reduced,
     };
+    let averaging = match a.moments.as_str() {
+        "auto" => simulate::Averaging::Auto,
+        "off" => simulate::Averaging::Off,
+        "1" | "2" | "3" if a.discrete => {
+            return Err(Error::Usage("--moments averages over integrator steps and has no effect with --discrete: drop it".into()))
+        }
+        "1" => simulate::Averaging::Moments(1),
+        "2" => simulate::Averaging::Moments(2),
+        "3" => simulate::Averaging::Moments(3),
+        other => return Err(Error::Usage(format!("--moments must be auto, off, 1, 2 or 3, found '{other}'"))),
+    };
     if let Some(n) = a.runs {
         runs::check_runs(n, &times)?;
     }
@@ -555,8 +570,8 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     match a.runs {
         None => {
             let (traj, tokens) = match &a.tokens {
-                Some(_) => simulate::simulate_tokens(&sys, method, kernel, &times)?,
-                None => (simulate::simulate_with(&sys, method, kernel, &times)?, vec![]),
+                Some(_) => simulate::simulate_tokens(&sys, method, kernel, averaging, &times)?,
+                None => (simulate::simulate_full(&sys, method, kernel, averaging, &times)?, vec![]),
             };
             let text = match format {
                 Format::Text => samples::text(&sys, method, &traj),
@@ -574,7 +589,7 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
             }
             sink.write_str(&text)?;
         }
-        Some(n) => bulk(&sys, method, kernel, &times, n, a.seed.unwrap_or(0), format, &mut sink)?,
+        Some(n) => bulk(&sys, method, kernel, averaging, &times, n, a.seed.unwrap_or(0), format, &mut sink)?,
     }
     sink.finish()?;
     Ok(ExitCode::SUCCESS)
@@ -588,6 +603,7 @@ fn bulk(
     sys: &System,
     method: Method,
     kernel: simulate::KernelChoice,
+    averaging: simulate::Averaging,
     times: &[f64],
     n: u64,
     seed: u64,
@@ -619,6 +635,7 @@ fn bulk(
         sys,
         method,
         kernel,
+        averaging,
         times,
         n,
         seed,

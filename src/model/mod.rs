@@ -5,6 +5,7 @@
 pub mod gemm;
 pub mod kernel;
 pub mod lyapunov;
+pub mod moments;
 pub mod reduced;
 pub mod reference;
 

@@ -20,12 +20,18 @@
 //! Section 7.4 system (`ℓ = 50`, `d = 500`) that is about 20 times less work. The state has `ℓ²`
 //! unknowns instead of `ℓd`. Normalisation onto `E_W`: `|y_i|²_W = φ_iᵀ G₀ φ_i`.
 //!
+//! With step averaging on (`enable_averaging`, the moment method of `model::moments`), each
+//! coefficient `g_i(t) = s(t)·D_ii(t)` is replaced over a step by its Legendre projection
+//! `Σ_k c_ik P_k(τ)`, so `M(t) = Σ_k P_k(τ)·M_k` with `M_k = Y₀ᵀ diag(c_k) C Y₀` formed once per
+//! step (one `ℓ×d×qℓ` product per head) and every stage is `O(ℓ³)`.
+//!
 //! Untrusted like `kernel` (a float fast path); `tests/model.rs` holds it to the batched kernel.
 
 use nalgebra::DMatrix;
 
 use super::gemm::{gemm, Op};
-use crate::system::expr::Expr;
+use super::moments::{legendre_p, Form, MAX_Q};
+use crate::system::expr::{Expr, Node};
 use crate::system::{Attention, MatrixFn, Normalization, System};
 
 /// `P(t) = Π scalars(t) · diag(Π diags(t)) · base`, `base` constant.
@@ -65,6 +71,41 @@ struct Head {
     cy0: DMatrix<f64>,
     /// `Y₀ᵀ C Y₀` when there is no diagonal factor.
     m_const: Option<DMatrix<f64>>,
+    /// The coefficient functions in closed form where known: `g_i = Π scalars · Π diags[·][i]`
+    /// per diagonal entry, or the one scalar product when there is no diagonal factor.
+    forms: Vec<Form>,
+}
+
+/// The step cap of the moment method in units of `1/ω` (see [`Reduced::step_cap`]).
+pub const KINK_STEP: f64 = 0.25;
+
+/// The product of a head's time factors as one expression per coefficient.
+fn coefficient_forms(scalars: &[Expr], diags: &[Vec<Expr>], d: usize) -> Vec<Form> {
+    let product = |factors: Vec<&Expr>| -> Form {
+        match factors.as_slice() {
+            [] => Form::Const(1.0),
+            [one] => Form::of(one),
+            [first, rest @ ..] => {
+                let node = rest.iter().fold(first.root().clone(), |acc, e| Node::Mul(Box::new(acc), Box::new(e.root().clone())));
+                Form::of(&Expr::from_node(node))
+            }
+        }
+    };
+    if diags.is_empty() {
+        return vec![product(scalars.iter().collect())];
+    }
+    (0..d).map(|i| product(scalars.iter().chain(diags.iter().map(|dg| &dg[i])).collect())).collect()
+}
+
+/// The moment method's state: the step and, per head, `[M_0 | … | M_{q−1}]` (`ℓ × qℓ`).
+struct Averaging {
+    q: usize,
+    /// The current step `[t0, t0 + h]`, once `begin_step` was called.
+    step: Option<(f64, f64)>,
+    mk: Vec<DMatrix<f64>>,
+    /// `[diag(c_0)·C·Y₀ | … ]` (`d × qℓ`) and the coefficients (`q` per entry).
+    scaled: DMatrix<f64>,
+    coefs: Vec<f64>,
 }
 
 /// The reduced right-hand side and layer map on `Φ` (`ℓ×ℓ`, tokens `Y = Y₀·Φ`).
@@ -82,6 +123,9 @@ pub struct Reduced {
     s: DMatrix<f64>,
     g: DMatrix<f64>,
     coef: Vec<f64>,
+    /// The diagonal `D(t)` (pointwise path).
+    dv: Vec<f64>,
+    averaging: Option<Averaging>,
     pub evals: u64,
 }
 
@@ -103,7 +147,8 @@ impl Reduced {
                 gemm(1.0, y0, Op::T, &cy0, Op::N, 0.0, &mut m);
                 m
             });
-            heads.push(Head { scalars: f.scalars, diags: f.diags, cy0, m_const });
+            let forms = coefficient_forms(&f.scalars, &f.diags, d);
+            heads.push(Head { scalars: f.scalars, diags: f.diags, cy0, m_const, forms });
         }
         let mut g0 = DMatrix::zeros(l, l);
         if sys.metric_is_identity() {
@@ -129,8 +174,78 @@ impl Reduced {
             s: DMatrix::zeros(l, l),
             g: DMatrix::zeros(l, l),
             coef: vec![0.0; l],
+            dv: vec![0.0; d],
+            averaging: None,
             evals: 0,
         })
+    }
+
+    /// Whether some time coefficient has kinks or jumps (where step averaging pays off).
+    pub fn has_kinks(&self) -> bool {
+        self.heads.iter().any(|h| h.forms.iter().any(Form::has_kinks))
+    }
+
+    /// The largest step the moment method should take: [`KINK_STEP`] over the largest angular
+    /// frequency of a kinked `|a·sin(ωt + φ)|` coefficient (`KINK_STEP` itself for other kinked
+    /// expressions); `None` without kinks. The adaptive methods' error estimate measures only the
+    /// averaged (smooth) problem, and the averaging error at kinks falls only like `h²` (the
+    /// softmax's curvature: `O(h³·jump²)` per step, see `model::moments`), so the cap, chosen by
+    /// `bench/work_precision.py` on the paper's Section 7.4 system, is what bounds it.
+    pub fn step_cap(&self) -> Option<f64> {
+        let forms = self.heads.iter().flat_map(|h| h.forms.iter()).filter(|f| f.has_kinks());
+        forms
+            .map(|f| match f {
+                Form::AbsSin { w, .. } => KINK_STEP / w.abs(),
+                _ => KINK_STEP,
+            })
+            .reduce(f64::min)
+    }
+
+    /// Turns on step averaging with `q` Legendre moments (`1 ≤ q ≤ MAX_Q`): from the next
+    /// [`Reduced::begin_step`] on, `rhs` uses the step's projected coefficients.
+    pub fn enable_averaging(&mut self, q: usize) {
+        let q = q.clamp(1, MAX_Q);
+        let (d, l) = (self.y0.nrows(), self.l);
+        self.averaging = Some(Averaging {
+            q,
+            step: None,
+            mk: self.heads.iter().map(|_| DMatrix::zeros(l, q * l)).collect(),
+            scaled: DMatrix::zeros(d, q * l),
+            coefs: vec![0.0; q * d.max(1)],
+        });
+    }
+
+    /// Sets up the step `[t0, t1]` of the moment method: the projected coefficients and
+    /// `M_k = Y₀ᵀ diag(c_k) C Y₀` of every head. A no-op without averaging.
+    pub fn begin_step(&mut self, t0: f64, t1: f64) {
+        let Some(av) = self.averaging.as_mut() else { return };
+        let (q, l, h) = (av.q, self.l, t1 - t0);
+        av.step = Some((t0, h));
+        for (head, mk) in self.heads.iter().zip(av.mk.iter_mut()) {
+            let coefs = &mut av.coefs[..q * head.forms.len()];
+            for (form, c) in head.forms.iter().zip(coefs.chunks_exact_mut(q)) {
+                form.legendre(t0, h, c);
+            }
+            if let Some(mc) = &head.m_const {
+                for (k, &ck) in coefs.iter().enumerate().take(q) {
+                    for (dst, src) in mk.columns_mut(k * l, l).iter_mut().zip(mc.iter()) {
+                        *dst = ck * src;
+                    }
+                }
+                continue;
+            }
+            let d = head.cy0.nrows();
+            let (src, dst) = (head.cy0.as_slice(), av.scaled.as_mut_slice());
+            for k in 0..q {
+                for j in 0..l {
+                    let (s, o) = (&src[j * d..(j + 1) * d], &mut dst[(k * l + j) * d..(k * l + j + 1) * d]);
+                    for i in 0..d {
+                        o[i] = coefs[i * q + k] * s[i];
+                    }
+                }
+            }
+            gemm(1.0, &self.y0, Op::T, &av.scaled, Op::N, 0.0, mk);
+        }
     }
 
     /// The basis `Y₀`: the tokens are `Y = Y₀·Φ`.
@@ -138,8 +253,20 @@ impl Reduced {
         &self.y0
     }
 
-    /// `M_η(t) = Y₀ᵀ P_η(t) Y₀` into `self.m`.
+    /// `M_η(t) = Y₀ᵀ P_η(t) Y₀` into `self.m`: the step's projection when averaging is on.
     fn m_at(&mut self, h: usize, t: f64) {
+        if let Some(Averaging { q, step: Some((t0, len)), mk, .. }) = &self.averaging {
+            let l = self.l;
+            let tau = if *len > 0.0 { (2.0 * (t - t0) / len - 1.0).clamp(-1.0, 1.0) } else { -1.0 };
+            let (src, dst) = (mk[h].as_slice(), self.m.as_mut_slice());
+            let p0 = legendre_p(0, tau);
+            dst.iter_mut().zip(&src[..l * l]).for_each(|(o, s)| *o = p0 * s);
+            for k in 1..*q {
+                let pk = legendre_p(k, tau);
+                dst.iter_mut().zip(&src[k * l * l..(k + 1) * l * l]).for_each(|(o, s)| *o += pk * s);
+            }
+            return;
+        }
         let head = &self.heads[h];
         let s: f64 = head.scalars.iter().map(|e| e.eval(t)).product();
         if let Some(mc) = &head.m_const {
@@ -148,11 +275,15 @@ impl Reduced {
             return;
         }
         let d = self.y0.nrows();
-        let dv: Vec<f64> = (0..d).map(|i| head.diags.iter().map(|diag| diag[i].eval(t)).product()).collect();
-        self.dcy0.copy_from(&head.cy0);
-        for mut col in self.dcy0.column_iter_mut() {
-            for (x, w) in col.iter_mut().zip(&dv) {
-                *x *= w;
+        for (i, x) in self.dv.iter_mut().enumerate() {
+            *x = head.diags.iter().map(|diag| diag[i].eval(t)).product();
+        }
+        // One fused, vectorisable pass over contiguous columns (the same products as scaling a
+        // copy in place, so bit for bit the same `D·C·Y₀`).
+        let (src, dst, dv) = (head.cy0.as_slice(), self.dcy0.as_mut_slice(), &self.dv[..d]);
+        for (o, s) in dst.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
+            for i in 0..d {
+                o[i] = s[i] * dv[i];
             }
         }
         gemm(s, &self.y0, Op::T, &self.dcy0, Op::N, 0.0, &mut self.m);
@@ -212,5 +343,62 @@ impl Reduced {
     /// The largest `|y_iᵀWy_i − 1|`.
     pub fn drift(&mut self, phi: &DMatrix<f64>) -> f64 {
         self.norms2(phi).iter().map(|n| (n - 1.0).abs()).fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::doc;
+    use std::path::Path;
+
+    fn sec7_4_like() -> System {
+        let diag: Vec<String> = (0..40).map(|i| format!("\"abs(2*sin({}*t + {}))\"", 0.05 * i as f64, 0.3 * i as f64)).collect();
+        let toml = format!(
+            "tokens = 8\ndim = 40\nattention = \"causal\"\n[[heads]]\nP = {{ diag = [{}], times = {{ random = {{ seed = 4, half_width = 0.5 }} }} }}\n\
+             [initial]\nrandom = {{ seed = 5, law = \"uniform-box\", half_width = 0.5 }}\n",
+            diag.join(", ")
+        );
+        let v = doc::parse_toml(Path::new("t.toml"), &toml).unwrap();
+        System::from_value(Path::new("t.toml"), &v).unwrap()
+    }
+
+    /// The fused scaling loop of `m_at` gives bit for bit the `M(t)` of the previous
+    /// implementation (copy `C·Y₀`, scale its columns in place through nalgebra, then GEMM).
+    #[test]
+    fn pointwise_m_is_bit_for_bit_the_previous_one() {
+        let sys = sec7_4_like();
+        let y0 = crate::model::initial_state(&sys);
+        let mut r = Reduced::new(&sys, &y0).unwrap();
+        for t in [0.0, 0.37, 12.5, 149.9] {
+            r.m_at(0, t);
+            let head = &r.heads[0];
+            let dv: Vec<f64> = (0..40).map(|i| head.diags.iter().map(|diag| diag[i].eval(t)).product()).collect();
+            let mut dcy0 = head.cy0.clone();
+            for mut col in dcy0.column_iter_mut() {
+                for (x, w) in col.iter_mut().zip(&dv) {
+                    *x *= w;
+                }
+            }
+            let mut m = DMatrix::zeros(8, 8);
+            gemm(1.0, &r.y0, Op::T, &dcy0, Op::N, 0.0, &mut m);
+            assert_eq!(m, r.m, "t = {t}");
+        }
+    }
+
+    /// Averaged `M(t)` at a step's midpoint is `Y₀ᵀ diag(mean of g over the step) C Y₀` plus the
+    /// odd moment's zero there; over a tiny step it tends to the pointwise `M(t)`.
+    #[test]
+    fn averaged_m_tends_to_pointwise_on_tiny_steps() {
+        let sys = sec7_4_like();
+        let y0 = crate::model::initial_state(&sys);
+        let mut r = Reduced::new(&sys, &y0).unwrap();
+        r.m_at(0, 3.0);
+        let pointwise = r.m.clone();
+        r.enable_averaging(2);
+        r.begin_step(3.0 - 1e-7, 3.0 + 1e-7);
+        r.m_at(0, 3.0);
+        assert!((&r.m - &pointwise).abs().max() < 1e-12 * (1.0 + pointwise.abs().max()));
+        assert!(r.step_cap().is_some_and(|h| (h - KINK_STEP / 1.95).abs() < 1e-12));
     }
 }

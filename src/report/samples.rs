@@ -40,6 +40,14 @@ pub fn describe_method(m: Method) -> String {
     }
 }
 
+/// The step averaging in use, for the method line (empty when pointwise).
+pub fn describe_moments(traj: &Trajectory) -> String {
+    match traj.moments {
+        Some(q) => format!(", coefficients averaged over each step ({q} Legendre moment{})", if q == 1 { "" } else { "s" }),
+        None => String::new(),
+    }
+}
+
 fn method_json(m: Method) -> Value {
     match m {
         Method::Rk4 { h } => json!({ "name": "rk4", "h": h }),
@@ -70,7 +78,7 @@ fn has_layers(traj: &Trajectory) -> bool {
 
 /// The table printed by `attncert simulate`.
 pub fn text(sys: &System, method: Method, traj: &Trajectory) -> String {
-    let mut out = format!("# {}\n# method: {}\n", describe(sys), describe_method(method));
+    let mut out = format!("# {}\n# method: {}{}\n", describe(sys), describe_method(method), describe_moments(traj));
     let layers = has_layers(traj);
     out += &format!("{:>10}", "t");
     if layers {
@@ -171,6 +179,7 @@ pub fn json(sys: &System, method: Method, traj: &Trajectory) -> String {
         "samples": samples,
         "stats": { "steps": traj.stats.steps, "rejected": traj.stats.rejected, "rhs_evals": traj.stats.rhs_evals },
         "max_drift": traj.max_drift,
+        "moments": traj.moments,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -42,6 +42,22 @@ pub enum KernelChoice {
     Reduced,
 }
 
+/// Step averaging of the time coefficients: the Legendre-moment method (`model::moments`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Averaging {
+    /// [`DEFAULT_MOMENTS`] moments when the reduced kernel runs and some coefficient of `P(t)`
+    /// has kinks (`abs`, `sign` of a time-dependent argument), else off.
+    #[default]
+    Auto,
+    /// Pointwise coefficients at every stage.
+    Off,
+    /// `q` Legendre moments per step (`1 ≤ q ≤ 3`; reduced kernel only).
+    Moments(usize),
+}
+
+/// The number of moments `Averaging::Auto` uses (chosen by `bench/work_precision.py`).
+pub const DEFAULT_MOMENTS: usize = 2;
+
 /// The kernel in use, with its state layout.
 enum Fast {
     Batched(Kernel),
@@ -108,6 +124,31 @@ impl Fast {
         }
     }
 
+    /// Turns on the averaging the user asked for where it applies; returns the moments in use.
+    fn average(&mut self, averaging: Averaging) -> Result<Option<usize>> {
+        match (self, averaging) {
+            (_, Averaging::Off) => Ok(None),
+            (Fast::Reduced(r), Averaging::Moments(q)) => {
+                r.enable_averaging(q);
+                Ok(Some(q))
+            }
+            (Fast::Reduced(r), Averaging::Auto) if r.has_kinks() => {
+                r.enable_averaging(DEFAULT_MOMENTS);
+                Ok(Some(DEFAULT_MOMENTS))
+            }
+            (Fast::Batched(_), Averaging::Moments(_)) => Err(Error::Usage(
+                "--moments needs the reduced kernel (U = I in every head, each P of the form s(t)·diag(…)·C): use --moments off".into(),
+            )),
+            (_, Averaging::Auto) => Ok(None),
+        }
+    }
+
+    fn begin_step(&mut self, t0: f64, t1: f64) {
+        if let Fast::Reduced(r) = self {
+            r.begin_step(t0, t1);
+        }
+    }
+
     fn evals(&self) -> u64 {
         match self {
             Fast::Batched(k) => k.evals,
@@ -157,6 +198,8 @@ pub struct Trajectory {
     pub max_drift: f64,
     /// The state at the last sample time (`d×ℓ`, tokens as columns).
     pub final_state: DMatrix<f64>,
+    /// Legendre moments of the step averaging in use (`None`: pointwise coefficients).
+    pub moments: Option<usize>,
 }
 
 /// The flow of (7) as an [`OdeSystem`] on the flat, column-major state of a [`Fast`] kernel.
@@ -166,11 +209,12 @@ struct Flow<'a> {
     x: DMatrix<f64>,
     dx: DMatrix<f64>,
     max_drift: f64,
+    averaged: bool,
 }
 
 impl<'a> Flow<'a> {
-    fn new(sys: &'a System, kernel: Fast, shape: (usize, usize)) -> Self {
-        Flow { kernel, sys, x: DMatrix::zeros(shape.0, shape.1), dx: DMatrix::zeros(shape.0, shape.1), max_drift: 0.0 }
+    fn new(sys: &'a System, kernel: Fast, shape: (usize, usize), averaged: bool) -> Self {
+        Flow { kernel, sys, x: DMatrix::zeros(shape.0, shape.1), dx: DMatrix::zeros(shape.0, shape.1), max_drift: 0.0, averaged }
     }
 }
 
@@ -202,6 +246,14 @@ impl OdeSystem for Flow<'_> {
 
     fn breakpoints(&self, t0: f64, t1: f64) -> Vec<f64> {
         self.sys.breakpoints(t0, t1)
+    }
+
+    fn begin_step(&mut self, t0: f64, t1: f64) {
+        self.kernel.begin_step(t0, t1);
+    }
+
+    fn step_local(&self) -> bool {
+        self.averaged
     }
 }
 
@@ -333,21 +385,39 @@ pub fn simulate(sys: &System, method: Method, times: &[f64]) -> Result<Trajector
     simulate_with(sys, method, KernelChoice::Auto, times)
 }
 
-/// As [`simulate`], with the float kernel chosen by the caller.
+/// As [`simulate`], with the float kernel chosen by the caller (step averaging: `Auto`).
 pub fn simulate_with(sys: &System, method: Method, kernel: KernelChoice, times: &[f64]) -> Result<Trajectory> {
-    sampled(sys, method, kernel, times, None)
+    sampled(sys, method, kernel, Averaging::Auto, times, None)
 }
 
-/// As [`simulate_with`], and also the tokens (`d×ℓ`, on `E_W`) at each sample, in the order
+/// As [`simulate_with`], with the step averaging chosen by the caller.
+pub fn simulate_full(sys: &System, method: Method, kernel: KernelChoice, averaging: Averaging, times: &[f64]) -> Result<Trajectory> {
+    sampled(sys, method, kernel, averaging, times, None)
+}
+
+/// As [`simulate_full`], and also the tokens (`d×ℓ`, on `E_W`) at each sample, in the order
 /// of `Trajectory::samples` (`simulate --tokens`). Kept apart so ordinary runs hold no copies.
-pub fn simulate_tokens(sys: &System, method: Method, kernel: KernelChoice, times: &[f64]) -> Result<(Trajectory, Vec<DMatrix<f64>>)> {
+pub fn simulate_tokens(
+    sys: &System,
+    method: Method,
+    kernel: KernelChoice,
+    averaging: Averaging,
+    times: &[f64],
+) -> Result<(Trajectory, Vec<DMatrix<f64>>)> {
     let mut tokens = Vec::with_capacity(times.len());
-    let traj = sampled(sys, method, kernel, times, Some(&mut tokens))?;
+    let traj = sampled(sys, method, kernel, averaging, times, Some(&mut tokens))?;
     Ok((traj, tokens))
 }
 
 /// The sampled run; with `keep`, a copy of the tokens at every sample is pushed there.
-fn sampled(sys: &System, method: Method, kernel: KernelChoice, times: &[f64], mut keep: Option<&mut Vec<DMatrix<f64>>>) -> Result<Trajectory> {
+fn sampled(
+    sys: &System,
+    method: Method,
+    kernel: KernelChoice,
+    averaging: Averaging,
+    times: &[f64],
+    mut keep: Option<&mut Vec<DMatrix<f64>>>,
+) -> Result<Trajectory> {
     if let Method::Discrete { tau } = method {
         if !(tau.is_finite() && tau > 0.0) {
             return Err(Error::Usage(format!("--tau must be positive and finite, found {tau}")));
@@ -359,6 +429,8 @@ fn sampled(sys: &System, method: Method, kernel: KernelChoice, times: &[f64], mu
     let nonnegative = monitors.iter().map(|m| nonnegative(sys, m)).collect();
     let y0 = model::initial_state(sys);
     let mut fast = Fast::new(sys, &y0, kernel)?;
+    // The layer map has no steps to average over.
+    let moments = if matches!(method, Method::Discrete { .. }) { None } else { fast.average(averaging)? };
     let x0 = fast.initial(&y0);
     let shape = x0.shape();
     let map = fast.token_map();
@@ -385,7 +457,11 @@ fn sampled(sys: &System, method: Method, kernel: KernelChoice, times: &[f64], mu
             (Stats { steps: k, rejected: 0, rhs_evals: fast.evals() }, max_drift)
         }
         Method::Rk4 { .. } | Method::Dopri5 { .. } | Method::Dop853 { .. } => {
-            let mut flow = Flow::new(sys, fast, shape);
+            let step_cap = match (&fast, moments) {
+                (Fast::Reduced(r), Some(_)) => r.step_cap(),
+                _ => None,
+            };
+            let mut flow = Flow::new(sys, fast, shape, moments.is_some());
             let mut buf = DMatrix::zeros(shape.0, shape.1);
             let out = |t: f64, x: &[f64]| {
                 buf.as_mut_slice().copy_from_slice(x);
@@ -395,7 +471,10 @@ fn sampled(sys: &System, method: Method, kernel: KernelChoice, times: &[f64], mu
                     k.push(last.clone());
                 }
             };
-            let tol = |rtol, atol| Tolerances { rtol, atol, h_init: None, h_max: f64::INFINITY, max_steps: MAX_STEPS };
+            // With averaging, the adaptive methods' error estimate sees only the smooth averaged
+            // problem: the averaging's own error is bounded by a step cap (`Reduced::step_cap`).
+            let h_max = step_cap.unwrap_or(f64::INFINITY);
+            let tol = |rtol, atol| Tolerances { rtol, atol, h_init: None, h_max, max_steps: MAX_STEPS };
             let result = match method {
                 Method::Rk4 { h } => ode::rk4(&mut flow, 0.0, x0.as_slice(), h, times, out),
                 Method::Dop853 { rtol, atol } => ode::dop853(&mut flow, 0.0, x0.as_slice(), times, &tol(rtol, atol), out),
@@ -418,7 +497,7 @@ fn sampled(sys: &System, method: Method, kernel: KernelChoice, times: &[f64], mu
         }
     };
     check_finite(&samples)?;
-    Ok(Trajectory { names, nonnegative, samples, stats, max_drift, final_state: last })
+    Ok(Trajectory { names, nonnegative, samples, stats, max_drift, final_state: last, moments })
 }
 
 /// An integrator's failure as the user's problem (a horizon too long for double precision:

@@ -61,7 +61,7 @@ pub fn observe(sys: &System, method: Method, times: &[f64], budget: u64, mut f: 
         return Ok((total, End::Done));
     }
     let shape = x.shape();
-    let mut flow = Flow::new(sys, fast, shape);
+    let mut flow = Flow::new(sys, fast, shape, false);
     for &next in times {
         if next > t {
             let mut end = x.clone();

@@ -88,6 +88,15 @@ pub trait OdeSystem {
     fn breakpoints(&self, _t0: f64, _t1: f64) -> Vec<f64> {
         Vec::new()
     }
+    /// Called before every trial step over `[t0, t1]` (again, with the new span, after a
+    /// rejection). A system that averages its time dependence over the step (the moment
+    /// method, `model::moments`) sets the step up here. Default: nothing.
+    fn begin_step(&mut self, _t0: f64, _t1: f64) {}
+    /// Whether `rhs` depends on the step set by [`OdeSystem::begin_step`]: then no derivative
+    /// is carried from one step to the next (no FSAL), each trial evaluates its own first stage.
+    fn step_local(&self) -> bool {
+        false
+    }
 }
 
 /// Work counters of one integration.
@@ -429,6 +438,7 @@ pub fn rk4<S: OdeSystem>(
         };
 
         let sp = Span::new(t, stop, on_bp, ends_on_bp);
+        sys.begin_step(t, stop);
         let hh = sp.h;
         let (y_, ys_) = (&y[..n], &mut ys[..n]);
         eval(sys, &mut stats, sp.lo, y_, &mut k1);
@@ -626,6 +636,7 @@ fn adaptive<S: OdeSystem, M: Scheme>(
     let mut yout = vec![0.0; n];
     let t_scale = t0.abs().max(t_end.abs());
 
+    let local = sys.step_local();
     let mut t = t0;
     {
         let c = m.core();
@@ -673,6 +684,12 @@ fn adaptive<S: OdeSystem, M: Scheme>(
         let t_new = if lands { stop } else { t + h };
         let sp = Span::new(t, t_new, on_bp, lands && stop_is_bp);
 
+        if local {
+            // The first stage belongs to this step's averaged problem: evaluated per trial.
+            sys.begin_step(t, t_new);
+            let c = m.core();
+            eval(sys, &mut stats, sp.lo, &c.y, &mut c.k1);
+        }
         let err = m.trial(sys, &mut stats, &sp, tol);
 
         if !err.is_finite() {
@@ -752,7 +769,9 @@ fn adaptive<S: OdeSystem, M: Scheme>(
                     }
                 });
         std::mem::swap(&mut c.y, &mut c.ynew);
-        if recompute {
+        if local {
+            // k1 is evaluated by the next trial, under its own step's averaging.
+        } else if recompute {
             let tk = if ends_on_bp { nudge_up(t_new) } else { t_new };
             eval(sys, &mut stats, tk, &c.y, &mut c.k1);
         } else {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::{simulate_with, KernelChoice, Method, Trajectory};
+use super::{simulate_full, Averaging, KernelChoice, Method, Trajectory};
 use crate::error::{Error, Result};
 use crate::system::{random, System};
 
@@ -26,6 +26,7 @@ pub fn run_many(
     sys: &System,
     method: Method,
     kernel: KernelChoice,
+    averaging: Averaging,
     times: &[f64],
     runs: u64,
     seed: u64,
@@ -46,7 +47,7 @@ pub fn run_many(
         if state.lock().map(|s| s.failed.is_some() || s.stopped).unwrap_or(true) {
             return;
         }
-        let result = simulate_with(&sys.redraw(stream(seed, r)), method, kernel, times);
+        let result = simulate_full(&sys.redraw(stream(seed, r)), method, kernel, averaging, times);
         tick();
         let Ok(mut s) = state.lock() else { return };
         // Nothing after a failed or stopped run reaches the sink (runs still in flight finish).
