@@ -307,3 +307,54 @@ fn minilm_end_to_end() {
     let (code, _, err) = run(tmp.path(), &["simulate", out.to_str().unwrap(), "--discrete", "--tau", "1", "--until", "24"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// Red team (issue 14): a side file is a relative path below the system file's directory, so a
+/// system file cannot make `check` read `/dev/zero`, a FIFO or a file elsewhere.
+#[test]
+fn side_files_stay_below_the_system_file() {
+    for path in ["/dev/zero", "../outside.safetensors", "sub/../../x.safetensors", ""] {
+        let e = common::system_error(&format!(
+            "tokens = 2\ndim = 3\n[[heads]]\nP = {{ product = [{{ tensor = \"{path}\", name = \"x\" }}, [[1, 0, 0]]] }}\n{TAIL}"
+        ));
+        assert!(e.contains("must be a relative path below the system file's directory"), "{path}: {e}");
+    }
+}
+
+/// Red team (issue 14): `verify` decides from the certificate alone. This certificate's
+/// embedded system names a side file that exists beside it (the identity): it is still refused.
+#[test]
+fn verify_refuses_side_files() {
+    let dir = common::repo("tests/systems/sidefile");
+    let (code, out, err) = run(&dir, &["verify", "cert.json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(format!("{out}{err}").contains("may not read side files"), "{out}{err}");
+}
+
+/// Red team (issue 14): a rank bound is no counter-witness for a matrix that is defined nowhere
+/// (`sqrt(-1)·A·B`): positive definiteness is undecided, as for any undefined matrix.
+#[test]
+fn rank_needs_a_defined_scale() {
+    let sys = common::system(&format!(
+        "tokens = 2\ndim = 3\nmetric = \"identity\"\n[[heads]]\nP = {{ product = [[[1], [0], [0]], [[1, 0, 0]]], scale = \"sqrt(-1)\" }}\n{TAIL}"
+    ));
+    let ctx = attncert::hypothesis::Context::new(&sys);
+    let out = attncert::hypothesis::check(&ctx, "key-query-positive-definite").expect("a known id");
+    assert_eq!(out.verdict, Verdict::Undecided, "{out:?}");
+}
+
+/// Red team (issue 14): `export` of an imported layer is the same system (the factors' exact
+/// doubles inline, not their rounded product), so `check` gives the same verdicts on it.
+#[test]
+fn export_of_an_imported_layer_is_the_same_system() {
+    let (tmp, out) = import("tiny-bert");
+    let f = out.to_str().unwrap();
+    let (code, _, err) = run(tmp.path(), &["export", f, "-o", "e.json"]);
+    assert_eq!(code, 0, "{err}");
+    let verdicts = |file: &str| {
+        let (_, text, _) = run(tmp.path(), &["check", file]);
+        text.lines().filter(|l| l.starts_with("  ")).map(str::to_string).collect::<Vec<_>>()
+    };
+    let (a, b) = (verdicts(f), verdicts("e.json"));
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}

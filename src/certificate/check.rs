@@ -109,7 +109,10 @@ pub fn embedded_system(cert: &Certificate) -> Result<System, String> {
         "json" => doc::parse_json(path, &cert.system.text),
         other => return Err(format!("system.format '{other}' is neither \"toml\" nor \"json\"")),
     };
-    value.and_then(|v| System::from_value(path, &v)).map_err(|e| format!("the embedded system does not read: {e}"))
+    // Side files are refused: the certificate's own text is the whole input (`tensor::without_side_files`).
+    value
+        .and_then(|v| crate::system::tensor::without_side_files(|| System::from_value(path, &v)))
+        .map_err(|e| format!("the embedded system does not read: {e}"))
 }
 
 /// Verifies a certificate: `Ok` with what it proves, or the first reason it does not.
@@ -224,6 +227,8 @@ fn check_step(dy: &Dynamics, funcs: &Functions, step: &super::Step, t: f64, star
     }
     let bx = to_box(&step.apriori, n, "box")?;
     let end = to_set(&step.end, n, "end")?;
+    flow::check_set_cost(n, start)?;
+    flow::check_set_cost(n, &end)?;
     // 2. The a-priori box, for every solution from the start set and from its center.
     let over = flow::apriori_holds(dy, step.t0, step.t1, APRIORI.min(step.order), &start.hull_with_center(), &bx)?;
     let rem = flow::remainder(dy, step.t0, step.t1, step.order, &bx, &over)?;

@@ -293,6 +293,31 @@ pub fn check_step_cost(dy: &Dynamics, order: u32, q: u32) -> Result<(), String> 
     Ok(())
 }
 
+/// The most dense `f64`/interval linear algebra a step's framed sets may ask of the checker, in
+/// `n²·columns` multiply-adds: a parallelepiped end costs a float inverse, `δ` and `R·(M·B)`
+/// (`n` columns), a doubleton twice that (`[C | B]`, `2n` columns), none of it counted by
+/// [`check_step_cost`]. Measured on a hostile certificate (red team): `n = 600` with a doubleton,
+/// 4.3·10⁸, about a minute; the limit keeps one step near that.
+pub const LINEAR_WORK_LIMIT: f64 = 5e8;
+
+/// Refuses a framed set (parallelepiped or doubleton) too large for the checker's dense linear
+/// algebra, before any of it is computed. `n` variables; boxes cost nothing here.
+pub fn check_set_cost(n: usize, set: &Set) -> Result<(), String> {
+    let cols = match (&set.b, &set.lin) {
+        (None, _) => return Ok(()),
+        (Some(_), None) => n as f64,
+        (Some(_), Some(_)) => 2.0 * n as f64,
+    };
+    let work = (n as f64) * (n as f64) * cols;
+    if work > LINEAR_WORK_LIMIT {
+        return Err(format!(
+            "a {} set in {n} variables is too costly to check (about {work:.1e} dense operations, at most {LINEAR_WORK_LIMIT:.0e}): use box sets",
+            if set.lin.is_some() { "doubleton" } else { "parallelepiped" }
+        ));
+    }
+    Ok(())
+}
+
 fn lift_rows<S: Lift>(m: &IMat) -> Rows<S> {
     m.iter().map(|r| r.iter().map(|&x| S::lift(x)).collect()).collect()
 }
@@ -822,5 +847,27 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod set_cost_tests {
+    use super::*;
+
+    /// Red team (issue 15): a hostile certificate with a framed end in many variables kept
+    /// `verify` busy for half an hour in dense `n³` work; such sets are refused before it.
+    #[test]
+    fn framed_sets_in_many_variables_are_refused() {
+        let set = |n: usize, lin: bool| Set {
+            x: vec![0.0; n],
+            b: Some(vec![]),
+            r: vec![],
+            lin: lin.then(|| Linear { c: vec![], u: vec![] }),
+        };
+        assert!(check_set_cost(600, &set(600, true)).is_ok());
+        assert!(check_set_cost(1200, &set(1200, false)).is_err());
+        assert!(check_set_cost(700, &set(700, true)).unwrap_err().contains("doubleton"));
+        let boxed = Set { x: vec![0.0; 5000], b: None, r: vec![], lin: None };
+        assert!(check_set_cost(5000, &boxed).is_ok());
     }
 }

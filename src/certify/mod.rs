@@ -89,6 +89,17 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let verdict = theorem::run(&Context::new(sys), &spec).verdict;
     let funcs = lyapunov::setup(sys, &opts.theorem, verdict == Verdict::Holds, opts.radius).map_err(|e| Error::Usage(format!("cannot certify: {e}")))?;
     let dy = Dynamics::new(sys).map_err(Error::Numerical)?;
+    // Framed sets cost the checker O(n³) per step (`flow::check_set_cost`): in systems too large
+    // for that, every step ends in a box, which the checker accepts at any size.
+    let n = dy.len();
+    let framed = Set { x: vec![0.0; n], b: Some(vec![]), r: vec![], lin: None };
+    let boxed;
+    let opts = if opts.sets != Sets::Box && flow::check_set_cost(n, &framed).is_err() {
+        boxed = Options { sets: Sets::Box, ..opts.clone() };
+        &boxed
+    } else {
+        opts
+    };
     let initial = dy.initial(opts.radius).map_err(Error::Numerical)?;
     let mut set = Set::from_box(initial.clone());
     let mut steps = Vec::new();

@@ -247,9 +247,16 @@ pub fn rank_at_most(m: &MatrixFn) -> Option<usize> {
     // (`zero` is left to the exact checks, whose messages say "0" rather than "a product".)
     match m {
         MatrixFn::Product(p) => Some(p.inner()),
-        MatrixFn::ScalarTimes { times, .. } | MatrixFn::DiagTimes { times, .. } => rank_at_most(times),
+        // A rank bound is a claim about M(t) for every t: it needs the scalar and diagonal
+        // factors proved defined everywhere (an undefined matrix is never a counter-witness).
+        MatrixFn::ScalarTimes { scalar, times } => expr_defined_everywhere(scalar).then(|| rank_at_most(times)).flatten(),
+        MatrixFn::DiagTimes { diag, times } => diag.iter().all(expr_defined_everywhere).then(|| rank_at_most(times)).flatten(),
         _ => None,
     }
+}
+
+fn expr_defined_everywhere(e: &crate::system::expr::Expr) -> bool {
+    crate::numeric::enclose::expr(e.root(), crate::numeric::enclose::all_times()).defined
 }
 
 /// The exact entries of a constant rational matrix, else an interval box holding `M(t)` for

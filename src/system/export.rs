@@ -43,6 +43,18 @@ fn float_rows(m: &nalgebra::DMatrix<f64>) -> Value {
     Value::Array(m.row_iter().map(|r| Value::Array(r.iter().map(|&x| json!(x)).collect())).collect())
 }
 
+fn factor(f: &crate::system::tensor::Factor) -> Value {
+    use crate::system::tensor::FactorData;
+    let entry = |i: usize, j: usize| match &f.data {
+        FactorData::Literals(l) => lit(&l[i * f.cols + j]),
+        FactorData::Doubles(_) => {
+            let text = crate::numeric::exact::decimal_text(f.value(i, j));
+            json_decimal(&text).parse::<Number>().map(Value::Number).unwrap_or_else(|_| json!(f.value(i, j)))
+        }
+    };
+    Value::Array((0..f.rows).map(|i| Value::Array((0..f.cols).map(|j| entry(i, j)).collect())).collect())
+}
+
 fn matrix(m: &MatrixFn) -> Value {
     match m {
         MatrixFn::Identity => json!("identity"),
@@ -57,8 +69,9 @@ fn matrix(m: &MatrixFn) -> Value {
             "periodic": periodic,
         }),
         MatrixFn::Random(r) => float_rows(&r.values),
-        // The float product (rounded): the export feeds the float baseline only.
-        MatrixFn::Product(p) => float_rows(&p.eval()),
+        // The factors, not their rounded product: the export must be the same system, so a
+        // side file's doubles are written as their exact decimal text (inline, no side file).
+        MatrixFn::Product(p) => json!({ "product": [factor(p.a()), factor(p.b())] }),
     }
 }
 

@@ -204,7 +204,7 @@ fn decode_factor(f: &Field) -> Result<Factor, InputError> {
                 None => false,
             };
             let rel = file.string()?;
-            let path = relative_to(f.file, rel);
+            let path = relative_to(f.file, rel).map_err(|why| file.err(why))?;
             let (shape, values) = read_tensor_file(&path, name).map_err(|why| file.err(why))?;
             let [r, c] = shape[..] else {
                 return Err(file.err(format!("tensor '{name}' in {rel} has shape {shape:?}, not a matrix (two dimensions)")));
@@ -242,19 +242,56 @@ fn inline_factor(f: &Field) -> Result<Factor, InputError> {
     Ok(Factor { rows: rows.len(), cols, data: FactorData::Literals(out), origin: "inline".into() })
 }
 
-/// A path in a system file is relative to the system file's directory.
-pub fn relative_to(system_file: &Path, rel: &str) -> PathBuf {
+/// A side file named in a system file: a relative path below the system file's directory.
+/// Absolute paths and `..` are refused, so a system file (or a certificate's embedded one)
+/// cannot make `check` read `/dev/zero`, a FIFO or a file elsewhere on the machine.
+pub fn relative_to(system_file: &Path, rel: &str) -> Result<PathBuf, String> {
     let p = Path::new(rel);
-    if p.is_absolute() {
-        return p.to_path_buf();
+    let plain = p.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if rel.is_empty() || !plain {
+        return Err(format!("the tensor file '{rel}' must be a relative path below the system file's directory (no '..', no absolute path)"));
     }
-    system_file.parent().map_or_else(|| p.to_path_buf(), |dir| dir.join(p))
+    Ok(system_file.parent().map_or_else(|| p.to_path_buf(), |dir| dir.join(p)))
+}
+
+/// The largest side file read: the largest factor (`4·MAX_FACTOR_ENTRIES` f64 values) and its header.
+pub const MAX_TENSOR_FILE_BYTES: u64 = (MAX_FACTOR_ENTRIES as u64) * 4 * 8 + (1 << 20);
+
+thread_local! {
+    static SIDE_FILES_REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with side files refused: a certificate embeds its system's text and nothing else,
+/// so `verify` must decide from that text alone, never from files found on disk.
+pub fn without_side_files<R>(f: impl FnOnce() -> R) -> R {
+    let before = SIDE_FILES_REFUSED.with(|c| c.replace(true));
+    let r = f();
+    SIDE_FILES_REFUSED.with(|c| c.set(before));
+    r
 }
 
 /// Reads one tensor of a safetensors file as exact doubles (`shape`, row-major values).
 /// The error names the file and says what is wrong; callers add the field.
 pub fn read_tensor_file(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f64>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
+    if SIDE_FILES_REFUSED.with(|c| c.get()) {
+        return Err(format!(
+            "a certificate's system may not read side files ({}): a certificate must be self-contained",
+            path.display()
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("the tensor file {} is not a regular file", path.display()));
+    }
+    if meta.len() > MAX_TENSOR_FILE_BYTES {
+        return Err(format!("the tensor file {} has {} bytes, more than the {MAX_TENSOR_FILE_BYTES} allowed", path.display(), meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    use std::io::Read;
+    file.take(MAX_TENSOR_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
     let st = parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     tensor_f64(&st, name).map_err(|e| format!("{}: {e}", path.display()))
 }
