@@ -35,7 +35,8 @@ impl LogAxis {
         if !lo.is_finite() {
             return LogAxis { floor: 1e-17, hi: 1.0 };
         }
-        let top = decade_above(hi);
+        // `powi` may land an ulp above 1e300: clamp, so the axis stays drawable.
+        let top = decade_above(hi).min(DRAWN_MAX);
         // Plotters also loops on a log range whose ratio overflows: at most 300 decades, the
         // top ones (values below are drawn at the floor, and the figure says so).
         let floor = (decade_below(lo) / 10.0).max(top * 1e-300);
