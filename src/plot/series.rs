@@ -236,8 +236,8 @@ mod tests {
             let cross = [w.e1[1] * w.e2[2] - w.e1[2] * w.e2[1], w.e1[2] * w.e2[0] - w.e1[0] * w.e2[2], w.e1[0] * w.e2[1] - w.e1[1] * w.e2[0]];
             prop_assert!((dot(&cross, &w.v) - 1.0).abs() < 1e-12);
             let (a, b, c) = w.project(&p);
-            for k in 0..3 {
-                prop_assert!((a * w.e1[k] + b * w.e2[k] + c * w.v[k] - p[k]).abs() < 1e-12);
+            for (k, pk) in p.iter().enumerate() {
+                prop_assert!((a * w.e1[k] + b * w.e2[k] + c * w.v[k] - pk).abs() < 1e-12);
             }
         }
 
