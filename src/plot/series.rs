@@ -35,7 +35,8 @@ impl LogAxis {
         if !lo.is_finite() {
             return LogAxis { floor: 1e-17, hi: 1.0 };
         }
-        let top = decade_above(hi);
+        // `powi` may land an ulp above 1e300: clamp, so the axis stays drawable.
+        let top = decade_above(hi).min(DRAWN_MAX);
         // Plotters also loops on a log range whose ratio overflows: at most 300 decades, the
         // top ones (values below are drawn at the floor, and the figure says so).
         let floor = (decade_below(lo) / 10.0).max(top * 1e-300);
@@ -235,8 +236,8 @@ mod tests {
             let cross = [w.e1[1] * w.e2[2] - w.e1[2] * w.e2[1], w.e1[2] * w.e2[0] - w.e1[0] * w.e2[2], w.e1[0] * w.e2[1] - w.e1[1] * w.e2[0]];
             prop_assert!((dot(&cross, &w.v) - 1.0).abs() < 1e-12);
             let (a, b, c) = w.project(&p);
-            for k in 0..3 {
-                prop_assert!((a * w.e1[k] + b * w.e2[k] + c * w.v[k] - p[k]).abs() < 1e-12);
+            for (k, pk) in p.iter().enumerate() {
+                prop_assert!((a * w.e1[k] + b * w.e2[k] + c * w.v[k] - pk).abs() < 1e-12);
             }
         }
 
