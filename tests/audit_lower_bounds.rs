@@ -195,8 +195,8 @@ fn reader_hardening_is_not_bypassed() {
         bad("\"lo\":[", "\"lo\":[-1E-400,"),
         bad("\"radius\":0.0", &format!("\"radius\":1{}", "0".repeat(400))),
         bad("\"radius\":0.0", &format!("\"radius\":0.{}1", "0".repeat(400))),
-        bad("\"version\":4", "\"version\":4.0"),
-        bad("\"version\":4", "\"version\":18446744073709551620"),
+        bad("\"version\":5", "\"version\":5.0"),
+        bad("\"version\":5", "\"version\":18446744073709551620"),
         bad("\"lo\":[", "\"lo\":[2.4703282292062327e-324,"),
     ].into_iter().enumerate() {
         let (i, b) = b;

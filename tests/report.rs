@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use attncert::certificate::check::{verify, Accepted, ProvedClaim};
 use attncert::certificate::{BoxSet, Certificate, Claim, Producer, Step, SystemSource, FORMAT, VERSION};
-use attncert::certify::{certify, Options};
+use attncert::certify::{certify, Options, Sets};
 use attncert::numeric::show::show_upper;
 use attncert::report::certificate::{html, markdown};
 use attncert::system::{doc, System};
@@ -179,7 +179,10 @@ fn real(file: &str, theorem: &str, until: f64) -> (Certificate, Accepted) {
     let text = std::fs::read_to_string(common::repo(&format!("theorems/examples/{file}.toml"))).unwrap();
     let path = format!("{file}.toml");
     let sys = System::from_value(Path::new(&path), &doc::parse_toml(Path::new(&path), &text).unwrap()).unwrap();
-    let opts = Options { theorem: theorem.into(), until, ..Options::default() };
+    // The goldens' regime (boxes, a fixed tolerance): the point-set default takes rounding-level
+    // widths in ~5× more steps, past the plots' segment and point caps, which these tests keep
+    // below (a merged segment's band is its segments' hull, above the claim at T).
+    let opts = Options { theorem: theorem.into(), until, sets: Sets::Box, tolerance: Some(1e-8), variational_order: 5, ..Options::default() };
     let cert = certify(&sys, SystemSource { file: path, format: "toml".into(), text }, &opts, |_| {}).expect("certify");
     let ok = verify(&cert).unwrap_or_else(|r| panic!("{file}: {r}"));
     (cert, ok)
