@@ -233,13 +233,14 @@ where
         .map_err(failed)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> Result<()> {
+/// The legend box of every picture (upper right, translucent), labels at `size` px.
+pub(super) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>, size: u32) -> Result<()> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
-        .label_font((FAMILY, 15).into_font().color(&INK))
+        .label_font((FAMILY, size).into_font().color(&INK))
         .draw()
         .map_err(failed)
 }
@@ -273,7 +274,7 @@ impl MonitorsPlan {
                     chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, line.color.filled()))).map_err(failed)?;
                 }
             }
-            legend(&mut chart)?;
+            legend(&mut chart, 15)?;
         }
         Ok(())
     }
@@ -319,7 +320,7 @@ impl RunsPlan {
                 .label("median")
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         }
-        legend(&mut chart)?;
+        legend(&mut chart, 15)?;
         Ok(())
     }
 }

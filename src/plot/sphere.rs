@@ -10,7 +10,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::draw::{palette, Area};
+use super::draw::{legend, palette, Area};
 use super::series::{direction, View};
 use super::{failed, FAMILY};
 use crate::error::{InputError, Result};
@@ -197,14 +197,7 @@ impl Plan {
             }
         }
         if self.paths.len() <= LEGEND_MAX {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .label_font((FAMILY, 14).into_font().color(&INK))
-                .draw()
-                .map_err(failed)?;
+            legend(&mut chart, 14)?;
         }
         Ok(())
     }
