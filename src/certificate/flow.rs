@@ -303,16 +303,19 @@ pub const LINEAR_WORK_LIMIT: f64 = 5e8;
 /// Refuses a framed set (parallelepiped or doubleton) too large for the checker's dense linear
 /// algebra, before any of it is computed. `n` variables; boxes cost nothing here.
 pub fn check_set_cost(n: usize, set: &Set) -> Result<(), String> {
-    let cols = match (&set.b, &set.lin) {
-        (None, _) => return Ok(()),
-        (Some(_), None) => n as f64,
-        (Some(_), Some(_)) => 2.0 * n as f64,
-    };
-    let work = (n as f64) * (n as f64) * cols;
+    match (&set.b, &set.lin) {
+        (None, _) => Ok(()),
+        (Some(_), None) => check_frame_cost(n, n, "parallelepiped"),
+        (Some(_), Some(_)) => check_frame_cost(n, 2 * n, "doubleton"),
+    }
+}
+
+/// The budget of [`check_set_cost`] for a frame of `columns` columns in `n` variables.
+pub fn check_frame_cost(n: usize, columns: usize, kind: &str) -> Result<(), String> {
+    let work = (n as f64) * (n as f64) * columns as f64;
     if work > LINEAR_WORK_LIMIT {
         return Err(format!(
-            "a {} set in {n} variables is too costly to check (about {work:.1e} dense operations, at most {LINEAR_WORK_LIMIT:.0e}): use box sets",
-            if set.lin.is_some() { "doubleton" } else { "parallelepiped" }
+            "a {kind} set in {n} variables is too costly to check (about {work:.1e} dense operations, at most {LINEAR_WORK_LIMIT:.0e}): use box sets"
         ));
     }
     Ok(())

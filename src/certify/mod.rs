@@ -92,9 +92,9 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     // Framed sets cost the checker O(n³) per step (`flow::check_set_cost`): in systems too large
     // for that, every step ends in a box, which the checker accepts at any size.
     let n = dy.len();
-    let framed = Set { x: vec![0.0; n], b: Some(vec![]), r: vec![], lin: None };
     let boxed;
-    let opts = if opts.sets != Sets::Box && flow::check_set_cost(n, &framed).is_err() {
+    let columns = if opts.sets == Sets::Doubleton { 2 * n } else { n };
+    let opts = if opts.sets != Sets::Box && flow::check_frame_cost(n, columns, "framed").is_err() {
         boxed = Options { sets: Sets::Box, ..opts.clone() };
         &boxed
     } else {
