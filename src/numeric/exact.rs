@@ -13,9 +13,21 @@ use rug::{Integer, Rational};
 /// Largest decimal exponent accepted; beyond it a literal's exact value would take megabytes.
 pub const MAX_EXPONENT: i64 = 1100;
 
-/// The exact value of a decimal literal (`-12.5e-3`, `.5`, `3.`, `7`). `None` if the text is not
-/// a plain decimal or its exponent exceeds [`MAX_EXPONENT`] in size (1100 covers the exact expansion of every double).
-pub fn rational(text: &str) -> Option<Rational> {
+/// A decimal literal taken apart, before any arbitrary-precision work: the sign, the digits
+/// of the integer and fraction parts, and the exponent.
+struct DecimalParts<'a> {
+    neg: bool,
+    int: &'a str,
+    frac: &'a str,
+    exp: i64,
+}
+
+/// The syntax gate of [`rational`]: `Some` exactly when [`rational`] returns `Some` (every
+/// later step of it is infallible for what passes here: non-empty ASCII digits and
+/// `|exp| ≤ MAX_EXPONENT`). Readers that only need to *accept or refuse* a literal call
+/// [`is_plain_decimal`], which costs no big-integer arithmetic, and cannot drift from the
+/// exact reader because both go through this one function.
+fn decimal_parts(text: &str) -> Option<DecimalParts<'_>> {
     let (neg, rest) = match text.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -32,6 +44,23 @@ pub fn rational(text: &str) -> Option<Rational> {
     if exp.unsigned_abs() > MAX_EXPONENT.unsigned_abs() {
         return None;
     }
+    // The shift `exp − frac.len()` and its power of ten must fit (a fraction of more than
+    // ~4·10⁹ digits would not): checked here so that `rational` cannot fail after the gate.
+    let shift = exp.checked_sub(i64::try_from(frac.len()).ok()?)?;
+    u32::try_from(shift.unsigned_abs()).ok()?;
+    Some(DecimalParts { neg, int, frac, exp })
+}
+
+/// Whether `text` is a literal that [`rational`] reads (a plain decimal, exponent within
+/// ±[`MAX_EXPONENT`]), without building the rational.
+pub fn is_plain_decimal(text: &str) -> bool {
+    decimal_parts(text).is_some()
+}
+
+/// The exact value of a decimal literal (`-12.5e-3`, `.5`, `3.`, `7`). `None` if the text is not
+/// a plain decimal or its exponent exceeds [`MAX_EXPONENT`] in size (1100 covers the exact expansion of every double).
+pub fn rational(text: &str) -> Option<Rational> {
+    let DecimalParts { neg, int, frac, exp } = decimal_parts(text)?;
     let digits: String = [int, frac].concat();
     let m = Integer::from_str_radix(&digits, 10).ok()?;
     let shift = exp.checked_sub(i64::try_from(frac.len()).ok()?)?;
@@ -103,6 +132,17 @@ mod tests {
 
     fn q(n: i64, d: i64) -> Rational {
         Rational::from((n, d))
+    }
+
+    proptest::proptest! {
+        /// The accept/refuse gate used by the readers agrees with the exact reader on
+        /// literal-like strings (signs, dots, exponents at and past the limit, junk bytes).
+        #[test]
+        fn plain_decimal_gate_agrees_with_rational(
+            text in "[-+]?[0-9]{0,4}(\\.[0-9]{0,4})?([eE][-+]?(0|1099|1100|1101|[0-9]{1,3}|9223372036854775808))?[a_ ]?"
+        ) {
+            proptest::prop_assert_eq!(is_plain_decimal(&text), rational(&text).is_some(), "{}", text);
+        }
     }
 
     #[test]

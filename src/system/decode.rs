@@ -1,29 +1,48 @@
 //! A cursor over a [`Value`] that knows its file and field path, so every schema error names both.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use crate::error::InputError;
 use crate::system::doc::{join, Value};
 use crate::system::expr::{self, Expr, Literal};
 
-/// An owned field path plus the node (field strings are built on the way down).
+/// A node plus its field path: the parent's path (shared) and this node's own key or index,
+/// joined into text (`heads[0].P.rows[3][4]`) only when asked, so the elements of a large array
+/// cost no string each.
 pub struct Field<'a> {
     pub file: &'a Path,
-    pub field: String,
+    parent: Rc<str>,
+    segment: Segment<'a>,
     pub value: &'a Value,
+}
+
+enum Segment<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
 }
 
 impl<'a> Field<'a> {
     pub fn root(file: &'a Path, value: &'a Value) -> Self {
-        Field { file, field: String::new(), value }
+        Field { file, parent: Rc::from(""), segment: Segment::Root, value }
+    }
+
+    /// The field path, as error messages name it.
+    pub fn path(&self) -> String {
+        match self.segment {
+            Segment::Root => self.parent.to_string(),
+            Segment::Key(k) => join(&self.parent, k),
+            Segment::Index(i) => join(&self.parent, &format!("[{i}]")),
+        }
     }
 
     pub fn err(&self, reason: impl Into<String>) -> InputError {
-        InputError::new(self.file, self.field.clone(), reason)
+        InputError::new(self.file, self.path(), reason)
     }
 
-    fn child(&self, key: &str, value: &'a Value) -> Field<'a> {
-        Field { file: self.file, field: join(&self.field, key), value }
+    fn child(&self, key: &'a str, value: &'a Value) -> Field<'a> {
+        Field { file: self.file, parent: Rc::from(self.path()), segment: Segment::Key(key), value }
     }
 
     /// The entries of a table, after checking that no key is outside `allowed`.
@@ -36,14 +55,19 @@ impl<'a> Field<'a> {
                 return Err(self.child(k, v).err(format!("unknown key '{k}' (expected one of: {})", allowed.join(", "))));
             }
         }
-        Ok(Table { file: self.file, field: self.field.clone(), entries })
+        Ok(Table { file: self.file, field: Rc::from(self.path()), entries })
     }
 
     pub fn array(&self) -> Result<Vec<Field<'a>>, InputError> {
         let Value::Array(items) = self.value else {
             return Err(self.err(format!("expected an array, found {}", self.value.kind())));
         };
-        Ok(items.iter().enumerate().map(|(i, v)| self.child(&format!("[{i}]"), v)).collect())
+        let parent: Rc<str> = Rc::from(self.path());
+        Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Field { file: self.file, parent: Rc::clone(&parent), segment: Segment::Index(i), value: v })
+            .collect())
     }
 
     pub fn string(&self) -> Result<&'a str, InputError> {
@@ -100,7 +124,7 @@ impl<'a> Field<'a> {
 /// A table whose keys were checked.
 pub struct Table<'a> {
     file: &'a Path,
-    field: String,
+    field: Rc<str>,
     entries: &'a [(String, Value)],
 }
 
@@ -109,13 +133,12 @@ impl<'a> Table<'a> {
         self.entries
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(k, v)| Field { file: self.file, field: join(&self.field, k), value: v })
+            .map(|(k, v)| Field { file: self.file, parent: Rc::clone(&self.field), segment: Segment::Key(k), value: v })
     }
 
     pub fn require(&self, key: &str) -> Result<Field<'a>, InputError> {
         self.get(key).ok_or_else(|| {
-            let at = if self.field.is_empty() { String::new() } else { self.field.clone() };
-            InputError::new(self.file, at, format!("missing required key '{key}'"))
+            InputError::new(self.file, self.field.to_string(), format!("missing required key '{key}'"))
         })
     }
 
@@ -128,6 +151,6 @@ impl<'a> Table<'a> {
     }
 
     pub fn err(&self, reason: impl Into<String>) -> InputError {
-        InputError::new(self.file, self.field.clone(), reason)
+        InputError::new(self.file, self.field.to_string(), reason)
     }
 }

@@ -54,7 +54,7 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<Value, InputError> {
         let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
         InputError::new(path, "", format!("malformed TOML{}: {}", at, e.message().trim()))
     })?;
-    let mut walker = TomlWalker { path, field: String::new() };
+    let mut walker = TomlWalker { path, field: PathStack::default() };
     walker.table(doc.as_table())
 }
 
@@ -66,7 +66,7 @@ pub fn parse_json(path: &Path, text: &str) -> Result<Value, InputError> {
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         InputError::new(path, "", format!("malformed JSON at line {}, column {}: {}", e.line(), e.column(), msg))
     })?;
-    json_value(path, "", &v)
+    json_value(path, &mut PathStack::default(), &v)
 }
 
 fn line_col(text: &str, byte: usize) -> String {
@@ -81,24 +81,32 @@ fn line_col(text: &str, byte: usize) -> String {
 /// The text is normalised to a plain decimal that `numeric::exact` reads as a rational:
 /// TOML's `_` digit separators and a leading `+` go; hexadecimal, octal and binary integers
 /// are rewritten in decimal (they are exact integers, so nothing is lost).
-pub fn number_literal(path: &Path, field: &str, raw: &str) -> Result<Literal, InputError> {
-    let bad = |why: &str| InputError::new(path, field, format!("{why} (the number '{raw}')"));
-    let mut text: String = raw.chars().filter(|&c| c != '_').collect();
+///
+/// The field path is rendered only for an error: a matrix of 250 000 numbers would otherwise
+/// format 250 000 paths (most of the read time of a large file).
+fn number_literal(path: &Path, field: &dyn Fn() -> String, raw: &str) -> Result<Literal, InputError> {
+    let bad = |why: &str| InputError::new(path, field(), format!("{why} (the number '{raw}')"));
+    let mut text: String = if raw.contains('_') { raw.chars().filter(|&c| c != '_').collect() } else { raw.to_string() };
     if let Some(rest) = text.strip_prefix('+') {
         text = rest.to_string();
     }
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("nan") || lower.contains("inf") {
-        return Err(bad("NaN or infinity is not allowed"));
-    }
-    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if let Some(digits) = lower.strip_prefix(prefix) {
-            let v = i64::from_str_radix(digits, radix).map_err(|_| bad("not a number"))?;
-            text = v.to_string();
+    // Letters other than an exponent's `e` (NaN, inf, radix prefixes) are rare: only then is
+    // a lower-case copy made.
+    if text.bytes().any(|b| b.is_ascii_alphabetic() && !b.eq_ignore_ascii_case(&b'e')) {
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("nan") || lower.contains("inf") {
+            return Err(bad("NaN or infinity is not allowed"));
+        }
+        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+            if let Some(digits) = lower.strip_prefix(prefix) {
+                let v = i64::from_str_radix(digits, radix).map_err(|_| bad("not a number"))?;
+                text = v.to_string();
+            }
         }
     }
     let value: f64 = text.parse().map_err(|_| bad("not a number"))?;
-    if crate::numeric::exact::rational(&text).is_none() {
+    // The exact reader's own syntax gate: accepted here iff `exact::rational` reads it later.
+    if !crate::numeric::exact::is_plain_decimal(&text) {
         return Err(bad("not a plain decimal, or its exponent is beyond ±1100"));
     }
     if !value.is_finite() {
@@ -107,30 +115,54 @@ pub fn number_literal(path: &Path, field: &str, raw: &str) -> Result<Literal, In
     Ok(Literal { text, value })
 }
 
-struct TomlWalker<'a> {
-    path: &'a Path,
-    field: String,
+/// A field path kept as segments while walking a document, rendered to text (`heads[0].P`)
+/// only when an error needs it.
+#[derive(Default)]
+struct PathStack<'k> {
+    segments: Vec<Segment<'k>>,
 }
 
-impl TomlWalker<'_> {
-    fn at<T>(&mut self, key: &str, f: impl FnOnce(&mut Self) -> Result<T, InputError>) -> Result<T, InputError> {
-        let saved = self.field.clone();
-        self.field = join(&saved, key);
+enum Segment<'k> {
+    Key(&'k str),
+    Index(usize),
+}
+
+impl PathStack<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for s in &self.segments {
+            out = match s {
+                Segment::Key(k) => join(&out, k),
+                Segment::Index(i) => join(&out, &format!("[{i}]")),
+            };
+        }
+        out
+    }
+}
+
+struct TomlWalker<'a, 'k> {
+    path: &'a Path,
+    field: PathStack<'k>,
+}
+
+impl<'k> TomlWalker<'_, 'k> {
+    fn at<T>(&mut self, seg: Segment<'k>, f: impl FnOnce(&mut Self) -> Result<T, InputError>) -> Result<T, InputError> {
+        self.field.segments.push(seg);
         let r = f(self);
-        self.field = saved;
+        self.field.segments.pop();
         r
     }
 
-    fn table(&mut self, t: &toml_edit::Table) -> Result<Value, InputError> {
+    fn table(&mut self, t: &'k toml_edit::Table) -> Result<Value, InputError> {
         let mut out = Vec::new();
         for (k, item) in t.iter() {
-            let v = self.at(k, |w| w.item(item))?;
+            let v = self.at(Segment::Key(k), |w| w.item(item))?;
             out.push((k.to_string(), v));
         }
         Ok(Value::Table(out))
     }
 
-    fn item(&mut self, item: &toml_edit::Item) -> Result<Value, InputError> {
+    fn item(&mut self, item: &'k toml_edit::Item) -> Result<Value, InputError> {
         use toml_edit::Item;
         match item {
             Item::None => Ok(Value::Other("nothing")),
@@ -139,14 +171,14 @@ impl TomlWalker<'_> {
             Item::ArrayOfTables(a) => {
                 let mut out = Vec::new();
                 for (i, t) in a.iter().enumerate() {
-                    out.push(self.at(&format!("[{i}]"), |w| w.table(t))?);
+                    out.push(self.at(Segment::Index(i), |w| w.table(t))?);
                 }
                 Ok(Value::Array(out))
             }
         }
     }
 
-    fn value(&mut self, v: &toml_edit::Value) -> Result<Value, InputError> {
+    fn value(&mut self, v: &'k toml_edit::Value) -> Result<Value, InputError> {
         use toml_edit::Value as V;
         match v {
             V::String(s) => Ok(Value::Str(s.value().clone())),
@@ -155,16 +187,16 @@ impl TomlWalker<'_> {
             V::Boolean(b) => Ok(Value::Bool(*b.value())),
             V::Datetime(_) => Ok(Value::Other("a date")),
             V::Array(a) => {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(a.len());
                 for (i, x) in a.iter().enumerate() {
-                    out.push(self.at(&format!("[{i}]"), |w| w.value(x))?);
+                    out.push(self.at(Segment::Index(i), |w| w.value(x))?);
                 }
                 Ok(Value::Array(out))
             }
             V::InlineTable(t) => {
                 let mut out = Vec::new();
                 for (k, x) in t.iter() {
-                    let v = self.at(k, |w| w.value(x))?;
+                    let v = self.at(Segment::Key(k), |w| w.value(x))?;
                     out.push((k.to_string(), v));
                 }
                 Ok(Value::Table(out))
@@ -176,24 +208,38 @@ impl TomlWalker<'_> {
     /// never the case for a parsed file) prints the double, which is then exact by definition.
     fn number(&mut self, repr: Option<&toml_edit::Repr>, fallback: &str) -> Result<Value, InputError> {
         let raw = repr.and_then(|r| r.as_raw().as_str()).unwrap_or(fallback);
-        number_literal(self.path, &self.field, raw).map(Value::Num)
+        number_literal(self.path, &|| self.field.render(), raw).map(Value::Num)
     }
 }
 
-fn json_value(path: &Path, field: &str, v: &serde_json::Value) -> Result<Value, InputError> {
+fn json_value<'k>(path: &Path, field: &mut PathStack<'k>, v: &'k serde_json::Value) -> Result<Value, InputError> {
     use serde_json::Value as J;
     Ok(match v {
         J::Null => Value::Other("null"),
         J::Bool(b) => Value::Bool(*b),
         // With `arbitrary_precision`, a Number's Display is the literal text from the file.
-        J::Number(n) => Value::Num(number_literal(path, field, &n.to_string())?),
+        J::Number(n) => Value::Num(number_literal(path, &|| field.render(), &n.to_string())?),
         J::String(s) => Value::Str(s.clone()),
-        J::Array(a) => Value::Array(
-            a.iter().enumerate().map(|(i, x)| json_value(path, &join(field, &format!("[{i}]")), x)).collect::<Result<_, _>>()?,
-        ),
-        J::Object(m) => Value::Table(
-            m.iter().map(|(k, x)| Ok((k.clone(), json_value(path, &join(field, k), x)?))).collect::<Result<_, InputError>>()?,
-        ),
+        J::Array(a) => {
+            let mut out = Vec::with_capacity(a.len());
+            for (i, x) in a.iter().enumerate() {
+                field.segments.push(Segment::Index(i));
+                let r = json_value(path, field, x);
+                field.segments.pop();
+                out.push(r?);
+            }
+            Value::Array(out)
+        }
+        J::Object(m) => {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, x) in m {
+                field.segments.push(Segment::Key(k));
+                let r = json_value(path, field, x);
+                field.segments.pop();
+                out.push((k.clone(), r?));
+            }
+            Value::Table(out)
+        }
     })
 }
 
