@@ -13,6 +13,8 @@
 //!
 //! which is `ẏ_i = Σ_η Σ_j α_ij (U y_j − (y_iᵀ W U y_j) y_i)` column by column. All products go
 //! through [`gemm`]; nothing on this path is a scalar triple loop. Workspaces are allocated once.
+//! When every head is a product with constant factors (an imported layer), the heads are not
+//! looped over but stacked into two large GEMMs (see [`Stacked`]).
 //! `model::reference` holds the plain per-token definition this kernel is tested against.
 
 use nalgebra::DMatrix;
