@@ -358,3 +358,51 @@ fn export_of_an_imported_layer_is_the_same_system() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+/// Issue 14, F5: the side file's content is bound to its system file. `import` records the
+/// file's SHA-256 in every factor reference (the same hash `sha256sum` prints), and a side file
+/// changed in one byte, of its data or its header, is refused naming the field and both hashes;
+/// a reference without the hash is refused with the hash to add. Nothing is written on refusal.
+#[test]
+fn side_file_content_is_bound_by_its_hash() {
+    let (tmp, out) = import("tiny-bert");
+    let side = out.with_extension("safetensors");
+    let bytes = std::fs::read(&side).unwrap();
+    let hash = attncert::system::tensor::sha256_hex(&bytes);
+    let text = std::fs::read_to_string(&out).unwrap();
+    // 2 heads × 4 factors, each naming the file and its hash.
+    assert_eq!(text.matches(&format!("sha256 = \"{hash}\"")).count(), 8, "{text}");
+    // The round trip: the file as written is accepted, and reading it reads the side file once.
+    let before = attncert::system::tensor::side_file_reads();
+    System::load(&out).unwrap();
+    assert_eq!(attncert::system::tensor::side_file_reads() - before, 1, "one read per side file, not per reference");
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    for (what, at) in [("a weight", bytes.len() - 3), ("the header", 8 + header_len / 2)] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&side, &bad).unwrap();
+        let bad_hash = attncert::system::tensor::sha256_hex(&bad);
+        for cmd in [vec!["check", out.to_str().unwrap()], vec!["simulate", out.to_str().unwrap(), "--until", "1", "-o", "s.csv"]] {
+            let (code, _, err) = run(tmp.path(), &cmd);
+            assert_eq!(code, 2, "{what}: {err}");
+            assert!(err.contains("heads[0].P.product[0].sha256"), "{what}: the field: {err}");
+            assert!(err.contains(&hash) && err.contains(&bad_hash), "{what}: both hashes: {err}");
+            assert!(err.contains("re-import"), "{what}: {err}");
+            assert!(!tmp.path().join("s.csv").exists());
+        }
+    }
+    std::fs::write(&side, &bytes).unwrap();
+    // A file without the hash (an older import): refused, telling what to do and the hash now.
+    let old = tmp.path().join("old.toml");
+    std::fs::write(&old, text.replace(&format!("sha256 = \"{hash}\", "), "")).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", old.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("heads[0].P.product[0]: this reference to the tensor file tiny-bert.safetensors records no sha256"), "{err}");
+    assert!(err.contains(&format!("add sha256 = \"{hash}\"")) && err.contains("re-import"), "{err}");
+    // A malformed hash names the field.
+    let short = tmp.path().join("short.toml");
+    std::fs::write(&short, text.replacen(&hash, "abc", 1)).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", short.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("heads[0].P.product[0].sha256: expected the SHA-256 of tiny-bert.safetensors as 64 hexadecimal digits"), "{err}");
+}

@@ -250,3 +250,91 @@ fn moments_keep_the_order_on_smooth_coefficients() {
     let (e2, _) = final_error(&sys, Method::Rk4 { h: 0.1 }, Averaging::Moments(2), &reference);
     assert!(e1 / e2 > 10.0, "ratio {} ({e1:e} / {e2:e})", e1 / e2);
 }
+
+/// A random system whose every head is in product form with constant factors (what
+/// `attncert import` writes, inline): `P_η = s·A_η·B_η`, `U_η = r·C_η·D_η`, inner dimensions
+/// 1 … d + 1 drawn per head and per matrix, so the stacked kernel's blocks have unequal widths.
+fn arb_product_system() -> impl Strategy<Value = String> {
+    (2usize..7, 1usize..7, 1usize..5, any::<bool>(), any::<bool>(), any::<bool>(), any::<u64>()).prop_map(
+        |(d, l, h, causal, paper, metric, seed)| {
+            let mut st = seed | 1;
+            let mut next = move || {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                st
+            };
+            let factor = |r: usize, c: usize, next: &mut dyn FnMut() -> u64| {
+                let rows: Vec<Vec<f64>> = (0..r).map(|_| (0..c).map(|_| ((next() % 20001) as f64 - 10000.0) * 1e-4).collect()).collect();
+                common::matrix(&rows)
+            };
+            let mut s = format!(
+                "tokens = {l}\ndim = {d}\nattention = \"{}\"\nnormalization = \"{}\"\n",
+                if causal { "causal" } else { "full" },
+                if paper { "paper" } else { "softmax" }
+            );
+            if metric {
+                let diag: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 + i as f64 * 0.25 } else { 0.0 }).collect()).collect();
+                s += &format!("metric = {}\n", common::matrix(&diag));
+            }
+            for _ in 0..h {
+                let (kp, ku) = (1 + (next() as usize) % (d + 1), 1 + (next() as usize) % (d + 1));
+                let (a, b) = (factor(d, kp, &mut next), factor(kp, d, &mut next));
+                let (c, dd) = (factor(d, ku, &mut next), factor(ku, d, &mut next));
+                let scale = if next() % 2 == 0 { format!(", scale = \"2/sqrt({kp})\"") } else { String::new() };
+                s += &format!("[[heads]]\nP = {{ product = [{a}, {b}]{scale} }}\n");
+                if next() % 2 == 0 {
+                    s += &format!("U = {{ product = [{c}, {dd}] }}\n");
+                } else {
+                    s += &format!("U = {{ scalar = \"0.5\", times = {{ product = [{c}, {dd}] }} }}\n");
+                }
+            }
+            s + &format!("[initial]\nrandom = {{ seed = {}, law = \"sphere\" }}\n", seed % 100_000)
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The stacked kernel (every head a constant product: one GEMM for all heads' Q, K, V and
+    /// one for Σ_η W_O,η Z_η) computes the per-head kernel's and the plain definition's vector
+    /// field, and the same layer map, for full and causal masks, both normalisations and W ≠ I.
+    #[test]
+    fn stacked_kernel_matches_per_head_and_reference(toml in arb_product_system(), t in 0.0f64..3.0, tau in 0.05f64..1.0) {
+        let sys = common::system(&toml);
+        let y = model::initial_state(&sys);
+        let mut fast = Kernel::new(&sys);
+        prop_assert!(fast.is_stacked());
+        let mut slow = Kernel::per_head(&sys);
+        prop_assert!(!slow.is_stacked());
+        let (mut a, mut b) = (DMatrix::zeros(sys.dim, sys.tokens), DMatrix::zeros(sys.dim, sys.tokens));
+        fast.rhs(t, &y, &mut a);
+        slow.rhs(t, &y, &mut b);
+        let plain = reference_rhs(&sys, t, &y);
+        let scale = 1.0 + plain.abs().max();
+        prop_assert!((&a - &plain).abs().max() <= 1e-12 * scale, "stacked {a} plain {plain}");
+        prop_assert!((&a - &b).abs().max() <= 1e-12 * scale, "stacked {a} per head {b}");
+        // A second evaluation reuses the workspaces: same numbers.
+        let mut again = DMatrix::zeros(sys.dim, sys.tokens);
+        fast.rhs(t, &y, &mut again);
+        prop_assert_eq!(&again, &a);
+        let (mut ya, mut yb) = (y.clone(), y.clone());
+        fast.layer(t, tau, &mut ya);
+        slow.layer(t, tau, &mut yb);
+        prop_assert!((&ya - &yb).abs().max() <= 1e-12, "layer: stacked {ya} per head {yb}");
+    }
+}
+
+/// The stacked kernel is taken only when every head is a constant product; any other head (an
+/// identity `U`, a time-varying scale) sends the whole system through the per-head path.
+#[test]
+fn stacked_kernel_only_for_constant_products() {
+    let prod = "{ product = [[[1, 0], [0, 1], [1, 1]], [[1, 2, 0], [0, 1, 1]]] }";
+    let sys = |p: &str, u: &str| common::system(&format!("tokens = 2\ndim = 3\n[[heads]]\nP = {p}\nU = {u}\n[initial]\ntokens = [[1, 0, 0], [0, 1, 0]]\n"));
+    assert!(Kernel::new(&sys(prod, prod)).is_stacked());
+    assert!(Kernel::new(&sys(&format!("{{ scalar = \"1/sqrt(2)\", times = {prod} }}"), prod)).is_stacked());
+    assert!(!Kernel::new(&sys(prod, "\"identity\"")).is_stacked());
+    assert!(!Kernel::new(&sys(&format!("{{ scalar = \"cos(t)\", times = {prod} }}"), prod)).is_stacked());
+    assert!(!Kernel::new(&sys("[[1, 0, 0], [0, 1, 0], [0, 0, 1]]", prod)).is_stacked());
+}

@@ -33,8 +33,13 @@ pub fn write(doc: &Doc) -> Result<PathBuf> {
         return Err(Error::Usage(format!("-o {}: the system file needs another extension than .safetensors (the side file takes that name)", doc.opts.out.display())));
     }
     let side_name = side.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    atomic(&side, &side_file(doc.heads)?)?;
-    atomic(&doc.opts.out, system_text(doc, &side_name).as_bytes())?;
+    let bytes = side_file(doc.heads)?;
+    // Every factor reference records the side file's SHA-256, which the reader checks
+    // (system::tensor): the system file then names exactly these bytes, not whatever file is
+    // found under that name later.
+    let sha256 = crate::system::tensor::sha256_hex(&bytes);
+    atomic(&side, &bytes)?;
+    atomic(&doc.opts.out, system_text(doc, &side_name, &sha256).as_bytes())?;
     Ok(side)
 }
 
@@ -64,14 +69,14 @@ fn side_file(heads: &[HeadWeights]) -> Result<Vec<u8>> {
     safetensors::serialize(views, None).map_err(|e| Error::Numerical(format!("cannot build the side file: {e}")))
 }
 
-fn system_text(doc: &Doc, side: &str) -> String {
+fn system_text(doc: &Doc, side: &str, sha256: &str) -> String {
     let cfg = doc.cfg;
     let (d, dh, l) = (cfg.hidden, cfg.head_dim(), doc.opts.layer);
     let mut s = String::new();
     let _ = writeln!(s, "# Imported by `attncert import` from {} (model_type = \"{}\"):", doc.opts.model_dir.display(), cfg.family.name());
     let _ = writeln!(s, "# layer {l} of {}, {} heads, d = {d}, d_h = {dh}. Mapping (docs/IMPORT.md), per head η:", cfg.layers, cfg.heads);
     let _ = writeln!(s, "#   P_η = W_Qᵀ W_K / sqrt(d_h) with a standard softmax, U_η = W_O W_V, metric W = I;");
-    let _ = writeln!(s, "#   the factors are the model's own values, copied bit for bit into {side}.");
+    let _ = writeln!(s, "#   the factors are the model's own values, copied bit for bit into {side} (SHA-256 recorded per reference).");
     let _ = writeln!(s, "# Kept: the attention scores and the value/output path of every head, and the normalisation onto |y| = 1.");
     let _ = writeln!(s, "# Dropped:");
     for x in weights::dropped(cfg, l) {
@@ -99,7 +104,7 @@ fn system_text(doc: &Doc, side: &str) -> String {
     for e in 0..doc.heads.len() {
         let t = |n: &str, tr: bool| {
             let tr = if tr { ", transpose = true" } else { "" };
-            format!("{{ tensor = {side:?}, name = \"h{e}.{n}\"{tr} }}")
+            format!("{{ tensor = {side:?}, sha256 = \"{sha256}\", name = \"h{e}.{n}\"{tr} }}")
         };
         let _ = writeln!(s, "\n[[heads]]");
         let _ = writeln!(s, "P = {{ product = [{}, {}], scale = \"{scale}\" }}", t("WQ", true), t("WK", false));

@@ -16,11 +16,88 @@ pub enum Op {
     T,
 }
 
-fn view(a: &DMatrix<f64>, op: Op) -> MatRef<'_, f64> {
-    let m = MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols());
-    match op {
-        Op::N => m,
-        Op::T => m.transpose(),
+/// A column-major matrix borrowed from a slice. A block of consecutive columns of a `DMatrix`
+/// is one ([`View::cols`]): that is how the stacked kernel reaches each head's block of the
+/// projected tokens without copying it.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    data: &'a [f64],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> View<'a> {
+    pub fn of(m: &'a DMatrix<f64>) -> Self {
+        View { data: m.as_slice(), rows: m.nrows(), cols: m.ncols() }
+    }
+
+    /// Columns `start .. start + count` of `m`.
+    pub fn cols(m: &'a DMatrix<f64>, start: usize, count: usize) -> Self {
+        let r = m.nrows();
+        View { data: &m.as_slice()[start * r..(start + count) * r], rows: r, cols: count }
+    }
+
+    fn faer(self, op: Op) -> MatRef<'a, f64> {
+        let m = MatRef::from_column_major_slice(self.data, self.rows, self.cols);
+        match op {
+            Op::N => m,
+            Op::T => m.transpose(),
+        }
+    }
+
+    /// Entry `(i, j)` of `op(self)`.
+    fn at(&self, op: Op, i: usize, j: usize) -> f64 {
+        match op {
+            Op::N => self.data[i + j * self.rows],
+            Op::T => self.data[j + i * self.rows],
+        }
+    }
+
+    /// `(rows, cols)` of `op(self)`.
+    fn shape(&self, op: Op) -> (usize, usize) {
+        match op {
+            Op::N => (self.rows, self.cols),
+            Op::T => (self.cols, self.rows),
+        }
+    }
+}
+
+/// The mutable counterpart of [`View`] (the output of a product).
+#[derive(Debug)]
+pub struct ViewMut<'a> {
+    data: &'a mut [f64],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> ViewMut<'a> {
+    pub fn of(m: &'a mut DMatrix<f64>) -> Self {
+        let (rows, cols) = m.shape();
+        ViewMut { data: m.as_mut_slice(), rows, cols }
+    }
+
+    /// Columns `start .. start + count` of `m`.
+    pub fn cols(m: &'a mut DMatrix<f64>, start: usize, count: usize) -> Self {
+        let r = m.nrows();
+        ViewMut { data: &mut m.as_mut_slice()[start * r..(start + count) * r], rows: r, cols: count }
+    }
+
+    /// The first `rows·cols` entries of a scratch buffer as a `rows×cols` matrix (grown if short).
+    pub fn scratch(buf: &'a mut Vec<f64>, rows: usize, cols: usize) -> Self {
+        if buf.len() < rows * cols {
+            buf.resize(rows * cols, 0.0);
+        }
+        ViewMut { data: &mut buf[..rows * cols], rows, cols }
+    }
+
+    /// Sets entry `(i, j)`.
+    pub fn set(&mut self, i: usize, j: usize, v: f64) {
+        self.data[i + j * self.rows] = v;
+    }
+
+    /// The same storage, read-only.
+    pub fn view(&self) -> View<'_> {
+        View { data: self.data, rows: self.rows, cols: self.cols }
     }
 }
 
@@ -31,40 +108,40 @@ const SMALL: usize = 2048;
 
 /// `c ← alpha·op(a)·op(b) + beta·c`. Panics on mismatched shapes (a programming error).
 pub fn gemm(alpha: f64, a: &DMatrix<f64>, opa: Op, b: &DMatrix<f64>, opb: Op, beta: f64, c: &mut DMatrix<f64>) {
-    let (m, n) = c.shape();
-    let k = if opa == Op::N { a.ncols() } else { a.nrows() };
+    gemm_view(alpha, View::of(a), opa, View::of(b), opb, beta, ViewMut::of(c));
+}
+
+/// [`gemm`] on borrowed column-major storage.
+pub fn gemm_view(alpha: f64, a: View, opa: Op, b: View, opb: Op, beta: f64, c: ViewMut) {
+    let (m, n) = (c.rows, c.cols);
+    let (ma, k) = a.shape(opa);
+    let (kb, nb) = b.shape(opb);
+    assert!(k == kb && ma == m && nb == n, "gemm: shapes do not match");
     if m * n * k <= SMALL {
         return small(alpha, a, opa, b, opb, beta, c);
     }
-    let (a, b) = (view(a, opa), view(b, opb));
-    assert!(a.ncols() == b.nrows() && a.nrows() == m && b.ncols() == n, "gemm: shapes do not match");
     let accum = if beta == 0.0 {
         Accum::Replace
     } else {
         if beta != 1.0 {
-            c.scale_mut(beta);
+            c.data.iter_mut().for_each(|x| *x *= beta);
         }
         Accum::Add
     };
-    let dst = MatMut::from_column_major_slice_mut(c.as_mut_slice(), m, n);
-    matmul(dst, accum, a, b, alpha, Par::Seq);
+    let dst = MatMut::from_column_major_slice_mut(c.data, m, n);
+    matmul(dst, accum, a.faer(opa), b.faer(opb), alpha, Par::Seq);
 }
 
 /// The plain loop for small products, each entry one dot product (same rounding as any
 /// unblocked order; the fast path promises no particular summation order).
-fn small(alpha: f64, a: &DMatrix<f64>, opa: Op, b: &DMatrix<f64>, opb: Op, beta: f64, c: &mut DMatrix<f64>) {
-    let (m, n) = c.shape();
-    let k = if opa == Op::N { a.ncols() } else { a.nrows() };
-    let kb = if opb == Op::N { b.nrows() } else { b.ncols() };
-    let (ma, nb) = (if opa == Op::N { a.nrows() } else { a.ncols() }, if opb == Op::N { b.ncols() } else { b.nrows() });
-    assert!(k == kb && ma == m && nb == n, "gemm: shapes do not match");
-    let ea = |i: usize, l: usize| if opa == Op::N { a[(i, l)] } else { a[(l, i)] };
-    let eb = |l: usize, j: usize| if opb == Op::N { b[(l, j)] } else { b[(j, l)] };
+fn small(alpha: f64, a: View, opa: Op, b: View, opb: Op, beta: f64, c: ViewMut) {
+    let (m, n) = (c.rows, c.cols);
+    let k = a.shape(opa).1;
     for j in 0..n {
         for i in 0..m {
-            let dot: f64 = (0..k).map(|l| ea(i, l) * eb(l, j)).sum();
-            let old = if beta == 0.0 { 0.0 } else { beta * c[(i, j)] };
-            c[(i, j)] = old + alpha * dot;
+            let dot: f64 = (0..k).map(|l| a.at(opa, i, l) * b.at(opb, l, j)).sum();
+            let old = if beta == 0.0 { 0.0 } else { beta * c.data[i + j * m] };
+            c.data[i + j * m] = old + alpha * dot;
         }
     }
 }
@@ -89,6 +166,27 @@ mod tests {
         let mut c = DMatrix::zeros(3, 5);
         gemm(1.0, &at, Op::N, &b, Op::N, 0.0, &mut c);
         assert!((c - at * b).abs().max() < 1e-12);
+    }
+
+    /// Products of column blocks (views into a wider matrix) and into a column block of the
+    /// output equal nalgebra's products of the copied blocks, on both paths; the columns
+    /// outside the output block are untouched.
+    #[test]
+    fn column_block_views_match_copies() {
+        for (l, k) in [(3, 2), (16, 32)] {
+            let x = DMatrix::from_fn(l, 5 * k, |i, j| ((i * 5 + j * 3) % 17) as f64 * 0.25 - 2.0);
+            let (q, kk) = (x.columns(k, k).into_owned(), x.columns(3 * k, k).into_owned());
+            let mut out = DMatrix::from_element(l, 3 * l, 7.0);
+            gemm_view(0.5, View::cols(&x, k, k), Op::N, View::cols(&x, 3 * k, k), Op::T, 0.0, ViewMut::cols(&mut out, l, l));
+            let expect = &q * kk.transpose() * 0.5;
+            assert!((out.columns(l, l) - &expect).abs().max() < 1e-12, "{l}×{k}");
+            assert!(out.columns(0, l).iter().chain(out.columns(2 * l, l).iter()).all(|&v| v == 7.0));
+            // Into a scratch buffer, as the per-head path's `B·Y`.
+            let mut buf = Vec::new();
+            gemm_view(1.0, View::cols(&x, 2 * k, k), Op::T, View::of(&expect), Op::N, 0.0, ViewMut::scratch(&mut buf, k, l));
+            let want = x.columns(2 * k, k).transpose() * &expect;
+            assert!((DMatrix::from_column_slice(k, l, &buf[..k * l]) - want).abs().max() < 1e-9);
+        }
     }
 
     /// Both paths (the small loop and faer) agree with nalgebra on every transpose combination.

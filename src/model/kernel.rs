@@ -13,11 +13,13 @@
 //!
 //! which is `ẏ_i = Σ_η Σ_j α_ij (U y_j − (y_iᵀ W U y_j) y_i)` column by column. All products go
 //! through [`gemm`]; nothing on this path is a scalar triple loop. Workspaces are allocated once.
+//! When every head is a product with constant factors (an imported layer), the heads are not
+//! looped over but stacked into two large GEMMs (see [`Stacked`]).
 //! `model::reference` holds the plain per-token definition this kernel is tested against.
 
 use nalgebra::DMatrix;
 
-use super::gemm::{gemm, Op};
+use super::gemm::{gemm, gemm_view, Op, View, ViewMut};
 use crate::system::expr::Expr;
 use crate::system::matrix::layer_index;
 use crate::system::{Attention, MatrixFn, Normalization, System};
@@ -60,37 +62,58 @@ impl TimeMatrix {
         matches!(self, TimeMatrix::Identity)
     }
 
-    /// `out ← M(t)·y`.
-    fn apply(&self, t: f64, y: &DMatrix<f64>, out: &mut DMatrix<f64>) {
+    /// `out ← M(t)·y`. `scratch` holds the intermediate `B·y` of a product or the entries of an
+    /// entrywise matrix, `diag` a diagonal's values: kept by the caller, so nothing is
+    /// allocated per evaluation once they have grown to size.
+    fn apply(&self, t: f64, y: &DMatrix<f64>, out: &mut DMatrix<f64>, scratch: &mut Vec<f64>, diag: &mut Vec<f64>) {
         match self {
             TimeMatrix::Identity => out.copy_from(y),
             TimeMatrix::Zero => out.fill(0.0),
             TimeMatrix::Const(a) => gemm(1.0, a, Op::N, y, Op::N, 0.0, out),
             TimeMatrix::LowRank(a, b) => {
-                let mut by = DMatrix::zeros(b.nrows(), y.ncols());
-                gemm(1.0, b, Op::N, y, Op::N, 0.0, &mut by);
-                gemm(1.0, a, Op::N, &by, Op::N, 0.0, out);
+                gemm_view(1.0, View::of(b), Op::N, View::of(y), Op::N, 0.0, ViewMut::scratch(scratch, b.nrows(), y.ncols()));
+                let by = ViewMut::scratch(scratch, b.nrows(), y.ncols());
+                gemm_view(1.0, View::of(a), Op::N, by.view(), Op::N, 0.0, ViewMut::of(out));
             }
             TimeMatrix::Entrywise(e) => {
                 let d = y.nrows();
-                let a = DMatrix::from_fn(d, d, |i, j| e[i * d + j].eval(t));
-                gemm(1.0, &a, Op::N, y, Op::N, 0.0, out);
+                let mut a = ViewMut::scratch(scratch, d, d);
+                // Column-major: entry (i, j) at i + j·d.
+                for j in 0..d {
+                    for i in 0..d {
+                        a.set(i, j, e[i * d + j].eval(t));
+                    }
+                }
+                gemm_view(1.0, a.view(), Op::N, View::of(y), Op::N, 0.0, ViewMut::of(out));
             }
-            TimeMatrix::Diag(diag, inner) => {
-                inner.apply(t, y, out);
-                let dv: Vec<f64> = diag.iter().map(|e| e.eval(t)).collect();
+            TimeMatrix::Diag(dg, inner) => {
+                inner.apply(t, y, out, scratch, diag);
+                diag.clear();
+                diag.extend(dg.iter().map(|e| e.eval(t)));
                 // Column-major: scale each column entrywise by the diagonal (contiguous access).
                 for mut col in out.column_iter_mut() {
-                    for (x, s) in col.iter_mut().zip(&dv) {
+                    for (x, s) in col.iter_mut().zip(diag.iter()) {
                         *x *= s;
                     }
                 }
             }
             TimeMatrix::Scalar(s, inner) => {
-                inner.apply(t, y, out);
+                inner.apply(t, y, out, scratch, diag);
                 out.scale_mut(s.eval(t));
             }
-            TimeMatrix::Layers { layers, tau, periodic } => layers[layer_index(t, *tau, layers.len(), *periodic)].apply(t, y, out),
+            TimeMatrix::Layers { layers, tau, periodic } => {
+                layers[layer_index(t, *tau, layers.len(), *periodic)].apply(t, y, out, scratch, diag)
+            }
+        }
+    }
+
+    /// `(s, A, B)` when the matrix is `s·A·B` with constant factors and a constant scale `s`
+    /// (any nesting of constant `s(t)·` around a product): the form the stacked kernel takes.
+    fn constant_product(&self) -> Option<(f64, &DMatrix<f64>, &DMatrix<f64>)> {
+        match self {
+            TimeMatrix::LowRank(a, b) => Some((1.0, a, b)),
+            TimeMatrix::Scalar(s, inner) if s.is_constant() => inner.constant_product().map(|(r, a, b)| (s.eval(0.0) * r, a, b)),
+            _ => None,
         }
     }
 }
@@ -139,6 +162,84 @@ struct HeadKernel {
     u: TimeMatrix,
 }
 
+/// One head's columns in the stacked projection `X = Yᵀ·G` and in `Zᵀ`.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// First column of `Q_ηᵀ = Yᵀ·A_η` in `X`; `K_ηᵀ = Yᵀ·B_ηᵀ` follows it (`k_p` columns each).
+    q: usize,
+    k_p: usize,
+    /// First column of `V_ηᵀ = Yᵀ·D_ηᵀ` in `X` (`k_u` columns).
+    v: usize,
+    k_u: usize,
+    /// First column of `Z_ηᵀ = α_η·V_ηᵀ` in `Zᵀ` (`k_u` columns), the rows of `C_η` in `C`.
+    z: usize,
+}
+
+/// Every head in product form with constant factors, `P_η = A_η B_η`, `U_η = C_η D_η` (an
+/// imported layer: `A = W_Qᵀ/sqrt(d_h)`, `B = W_K`, `C = W_O`, `D = W_V`). Per evaluation:
+///
+/// ```text
+///   X  = Yᵀ·[A_1 | B_1ᵀ | D_1ᵀ | A_2 | …]   ℓ×N    one GEMM for every head's Q, K, V
+///   S_η = Q_ηᵀ K_η = X_{Q_η}·X_{K_η}ᵀ        ℓ×ℓ    per head, k_p-long dot products
+///   Z_ηᵀ = α_η·X_{V_η}                       ℓ×k_u  per head
+///   Ẏ  = [C_1 | C_2 | …]·Zᵀ − Y·diag(c)      d×ℓ    one GEMM for Σ_η U_η Y α_ηᵀ
+/// ```
+///
+/// with `c_i = (W y_i)ᵀ v_i`, `v_i` the `i`th column of the sum: `Σ_η Σ_j α_ij y_iᵀ W U_η y_j`
+/// regrouped as in `model::reference::rhs`, so no `ℓ×ℓ` matrix `G_η` is formed at all. On
+/// MiniLM (`d = 384`, 12 heads of `k = 32`, `ℓ = 16`) the two GEMMs are `16×384×1152` and
+/// `384×384×16`, instead of 48 thin products (`32×384×16`, `384×32×16`) and 24 `ℓ×d×ℓ` ones.
+/// The scale `s` of `s·A·B` is folded into `A` (and into `C`): a rounding of `s·a_ij`, within
+/// the fast path's promise (no particular summation order).
+struct Stacked {
+    /// `G` (`d×N`): per head the columns of `A_η`, the rows of `B_η`, the rows of `D_η`.
+    g: DMatrix<f64>,
+    /// `C` (`d×Σk_u`): the columns of every `C_η`.
+    c: DMatrix<f64>,
+    blocks: Vec<Block>,
+    /// Workspaces: `X` (`ℓ×N`) and `Zᵀ` (`ℓ×Σk_u`).
+    x: DMatrix<f64>,
+    zt: DMatrix<f64>,
+}
+
+impl Stacked {
+    /// `None` unless every head's `P` and `U` are constant products (else the per-head path).
+    fn new(heads: &[HeadKernel], d: usize, l: usize) -> Option<Stacked> {
+        let forms: Vec<_> = heads.iter().map(|h| Some((h.p.constant_product()?, h.u.constant_product()?))).collect::<Option<_>>()?;
+        let mut blocks = Vec::with_capacity(forms.len());
+        let (mut n, mut nz) = (0, 0);
+        for ((_, a, _), (_, c, _)) in &forms {
+            let (k_p, k_u) = (a.ncols(), c.ncols());
+            blocks.push(Block { q: n, k_p, v: n + 2 * k_p, k_u, z: nz });
+            n += 2 * k_p + k_u;
+            nz += k_u;
+        }
+        let mut g = DMatrix::zeros(d, n);
+        let mut cm = DMatrix::zeros(d, nz);
+        for (((s, a, b), (r, c, dv)), bl) in forms.iter().zip(&blocks) {
+            g.columns_mut(bl.q, bl.k_p).copy_from(&(*a * *s));
+            g.columns_mut(bl.q + bl.k_p, bl.k_p).copy_from(&b.transpose());
+            g.columns_mut(bl.v, bl.k_u).copy_from(&dv.transpose());
+            cm.columns_mut(bl.z, bl.k_u).copy_from(&(*c * *r));
+        }
+        Some(Stacked { g, c: cm, blocks, x: DMatrix::zeros(l, n), zt: DMatrix::zeros(l, nz) })
+    }
+
+    /// `Zᵀ` for the tokens `y`: every head's attention applied to its values (`s` is the
+    /// `ℓ×ℓ` workspace for one head's scores and weights).
+    fn mix(&mut self, y: &DMatrix<f64>, s: &mut DMatrix<f64>, causal: bool, row_sum: f64) {
+        gemm(1.0, y, Op::T, &self.g, Op::N, 0.0, &mut self.x);
+        for bl in &self.blocks {
+            let q = View::cols(&self.x, bl.q, bl.k_p);
+            let k = View::cols(&self.x, bl.q + bl.k_p, bl.k_p);
+            gemm_view(1.0, q, Op::N, k, Op::T, 0.0, ViewMut::of(s));
+            softmax_rows(s, causal, row_sum);
+            let v = View::cols(&self.x, bl.v, bl.k_u);
+            gemm_view(1.0, View::of(s), Op::N, v, Op::N, 0.0, ViewMut::cols(&mut self.zt, bl.z, bl.k_u));
+        }
+    }
+}
+
 /// The batched right-hand side of (7) and the discrete layer map for one system.
 pub struct Kernel {
     d: usize,
@@ -147,6 +248,8 @@ pub struct Kernel {
     /// `1/sqrt(d)` for the paper's normalisation, 1 for a plain softmax.
     row_sum: f64,
     heads: Vec<HeadKernel>,
+    /// All heads at once, when every head is a constant product (see [`Stacked`]).
+    stacked: Option<Stacked>,
     /// `None` when `W = I`.
     w: Option<DMatrix<f64>>,
     // Workspaces.
@@ -157,12 +260,23 @@ pub struct Kernel {
     g: DMatrix<f64>,
     g_identity: DMatrix<f64>,
     coef: Vec<f64>,
+    scratch: Vec<f64>,
+    diag: Vec<f64>,
     /// Right-hand-side evaluations so far.
     pub evals: u64,
 }
 
 impl Kernel {
+    /// The kernel for `sys`: the stacked one when every head is a constant product, else per head.
     pub fn new(sys: &System) -> Kernel {
+        let mut k = Kernel::per_head(sys);
+        k.stacked = Stacked::new(&k.heads, k.d, k.l);
+        k
+    }
+
+    /// The kernel that loops over heads whatever their form (the general path; tests hold the
+    /// stacked one to it).
+    pub fn per_head(sys: &System) -> Kernel {
         let (d, l) = (sys.dim, sys.tokens);
         Kernel {
             d,
@@ -173,6 +287,7 @@ impl Kernel {
                 Normalization::Softmax => 1.0,
             },
             heads: sys.heads.iter().map(|h| HeadKernel { p: TimeMatrix::new(&h.p, d), u: TimeMatrix::new(&h.u, d) }).collect(),
+            stacked: None,
             w: if sys.metric_is_identity() { None } else { Some(sys.metric_f64()) },
             py: DMatrix::zeros(d, l),
             uy: DMatrix::zeros(d, l),
@@ -181,8 +296,15 @@ impl Kernel {
             g: DMatrix::zeros(l, l),
             g_identity: DMatrix::zeros(l, l),
             coef: vec![0.0; l],
+            scratch: Vec::new(),
+            diag: Vec::new(),
             evals: 0,
         }
+    }
+
+    /// Whether every head goes through the stacked products.
+    pub fn is_stacked(&self) -> bool {
+        self.stacked.is_some()
     }
 
     pub fn dim(&self) -> usize {
@@ -195,7 +317,7 @@ impl Kernel {
 
     /// Attention weights of head `h` at `(t, Y)` into `self.s` (rows sum to `row_sum`).
     fn attention(&mut self, h: usize, t: f64, y: &DMatrix<f64>) {
-        self.heads[h].p.apply(t, y, &mut self.py);
+        self.heads[h].p.apply(t, y, &mut self.py, &mut self.scratch, &mut self.diag);
         gemm(1.0, y, Op::T, &self.py, Op::N, 0.0, &mut self.s);
         softmax_rows(&mut self.s, self.causal, self.row_sum);
     }
@@ -213,6 +335,23 @@ impl Kernel {
     /// `dy ← f(t, y)`, the right-hand side of (7).
     pub fn rhs(&mut self, t: f64, y: &DMatrix<f64>, dy: &mut DMatrix<f64>) {
         self.evals += 1;
+        if let Some(st) = &mut self.stacked {
+            st.mix(y, &mut self.s, self.causal, self.row_sum);
+            gemm(1.0, &st.c, Op::N, &st.zt, Op::T, 0.0, dy);
+            // c_i = (W y_i)ᵀ v_i with v_i = Σ_η Σ_j α_ij U_η y_j, the column of dy so far.
+            let wy = match &self.w {
+                None => y,
+                Some(w) => {
+                    gemm(1.0, w, Op::N, y, Op::N, 0.0, &mut self.wy);
+                    &self.wy
+                }
+            };
+            for (c, (a, v)) in self.coef.iter_mut().zip(wy.column_iter().zip(dy.column_iter())) {
+                *c = a.dot(&v);
+            }
+            subtract_radial(dy, y, &self.coef);
+            return;
+        }
         dy.fill(0.0);
         self.coef.iter_mut().for_each(|c| *c = 0.0);
         // WY once per evaluation (W is constant).
@@ -233,7 +372,7 @@ impl Kernel {
                 }
                 gemm(1.0, y, Op::N, &self.s, Op::T, 1.0, dy);
             } else {
-                self.heads[h].u.apply(t, y, &mut self.uy);
+                self.heads[h].u.apply(t, y, &mut self.uy, &mut self.scratch, &mut self.diag);
                 let wy = if wy_is_y { y } else { &self.wy };
                 gemm(1.0, wy, Op::T, &self.uy, Op::N, 0.0, &mut self.g);
                 gemm(1.0, &self.uy, Op::N, &self.s, Op::T, 1.0, dy);
@@ -248,13 +387,18 @@ impl Kernel {
     pub fn layer(&mut self, t: f64, tau: f64, y: &mut DMatrix<f64>) {
         self.evals += 1;
         let mut next = y.clone();
-        for h in 0..self.heads.len() {
-            self.attention(h, t, y);
-            if self.heads[h].u.is_identity() {
-                gemm(tau, y, Op::N, &self.s, Op::T, 1.0, &mut next);
-            } else {
-                self.heads[h].u.apply(t, y, &mut self.uy);
-                gemm(tau, &self.uy, Op::N, &self.s, Op::T, 1.0, &mut next);
+        if let Some(st) = &mut self.stacked {
+            st.mix(y, &mut self.s, self.causal, self.row_sum);
+            gemm(tau, &st.c, Op::N, &st.zt, Op::T, 1.0, &mut next);
+        } else {
+            for h in 0..self.heads.len() {
+                self.attention(h, t, y);
+                if self.heads[h].u.is_identity() {
+                    gemm(tau, y, Op::N, &self.s, Op::T, 1.0, &mut next);
+                } else {
+                    self.heads[h].u.apply(t, y, &mut self.uy, &mut self.scratch, &mut self.diag);
+                    gemm(tau, &self.uy, Op::N, &self.s, Op::T, 1.0, &mut next);
+                }
             }
         }
         *y = next;

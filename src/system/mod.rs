@@ -122,8 +122,10 @@ impl System {
                 _ => Normalization::Softmax,
             },
         };
-        let heads = decode_heads(&t.require("heads")?, dim)?;
-        let metric = decode_metric(t.get("metric"), dim)?;
+        // Every side file named by the matrices is read and hashed once for this read.
+        let (heads, metric) = tensor::with_side_file_cache(|| -> Result<_, InputError> {
+            Ok((decode_heads(&t.require("heads")?, dim)?, decode_metric(t.get("metric"), dim)?))
+        })?;
         let initial = decode_initial(&t.require("initial")?, tokens, dim)?;
         let hemisphere = match t.get("lyapunov") {
             None => None,

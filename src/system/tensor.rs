@@ -12,15 +12,22 @@
 //! The system file:
 //!
 //! ```toml
-//! P = { product = [{ tensor = "layer3.safetensors", name = "h0.WQ", transpose = true },
-//!                  { tensor = "layer3.safetensors", name = "h0.WK" }], scale = "1/sqrt(32)" }
+//! P = { product = [{ tensor = "layer3.safetensors", sha256 = "a11b…710b", name = "h0.WQ", transpose = true },
+//!                  { tensor = "layer3.safetensors", sha256 = "a11b…710b", name = "h0.WK" }], scale = "1/sqrt(32)" }
 //! U = { product = [[[1, 0], [0, 1], [2, 2]], [[1, 2, 3], [0, 1, 0]]] }   # inline rows (d = 3, k = 2)
 //! ```
+//!
+//! `sha256` (the whole side file's SHA-256, 64 hex digits, written by `import`) binds the file's
+//! content: a reference whose file hashes differently, or that records no hash, is refused, so a
+//! verdict is always about the bytes the system file names ([`side_file`], docs/IMPORT.md).
 //!
 //! `scale` becomes the existing `s·M` form (`MatrixFn::ScalarTimes`), so it may be any
 //! expression; an irrational one such as `1/sqrt(32)` is enclosed like every other expression.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use inari::Interval;
@@ -196,7 +203,7 @@ fn decode_factor(f: &Field) -> Result<Factor, InputError> {
     match f.value {
         Value::Array(_) => inline_factor(f),
         Value::Table(_) => {
-            let t = f.table(&["tensor", "name", "transpose"])?;
+            let t = f.table(&["tensor", "sha256", "name", "transpose"])?;
             let file = t.require("tensor")?;
             let name = t.require("name")?.string()?;
             let transpose = match t.get("transpose") {
@@ -205,7 +212,34 @@ fn decode_factor(f: &Field) -> Result<Factor, InputError> {
             };
             let rel = file.string()?;
             let path = relative_to(f.file, rel).map_err(|why| file.err(why))?;
-            let (shape, values) = read_tensor_file(&path, name).map_err(|why| file.err(why))?;
+            let side = side_file(&path).map_err(|why| file.err(why))?;
+            match t.get("sha256") {
+                None => {
+                    return Err(f.err(format!(
+                        "this reference to the tensor file {rel} records no sha256, so nothing binds the file's content to this \
+                         system file: re-import the layer (`attncert import` records it), or, once you have checked that \
+                         {rel} is the file meant, add sha256 = \"{}\" (its SHA-256 now) to the reference",
+                        side.sha256
+                    )))
+                }
+                Some(h) => {
+                    let want = h.string()?;
+                    if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(h.err(format!("expected the SHA-256 of {rel} as 64 hexadecimal digits, found \"{want}\"")));
+                    }
+                    if !want.eq_ignore_ascii_case(&side.sha256) {
+                        return Err(h.err(format!(
+                            "the tensor file {} has SHA-256 {}, but this system file records {}: the side file is not the \
+                             one it was written with (changed, or from another import); re-import the layer",
+                            path.display(),
+                            side.sha256,
+                            want.to_ascii_lowercase()
+                        )));
+                    }
+                }
+            }
+            let st = parse(&side.bytes).map_err(|e| file.err(format!("{}: {e}", path.display())))?;
+            let (shape, values) = tensor_f64(&st, name).map_err(|e| file.err(format!("{}: {e}", path.display())))?;
             let [r, c] = shape[..] else {
                 return Err(file.err(format!("tensor '{name}' in {rel} has shape {shape:?}, not a matrix (two dimensions)")));
             };
@@ -259,6 +293,15 @@ pub const MAX_TENSOR_FILE_BYTES: u64 = (MAX_FACTOR_ENTRIES as u64) * 4 * 8 + (1 
 
 thread_local! {
     static SIDE_FILES_REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The side files read so far by the system read in progress ([`with_side_file_cache`]).
+    static SIDE_FILE_CACHE: RefCell<Option<HashMap<PathBuf, Rc<SideFile>>>> = const { RefCell::new(None) };
+    static SIDE_FILE_READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many side files this thread has read from disk so far (tests count that one system read
+/// reads each side file once).
+pub fn side_file_reads() -> usize {
+    SIDE_FILE_READS.with(|c| c.get())
 }
 
 /// Runs `f` with side files refused: a certificate embeds its system's text and nothing else,
@@ -270,15 +313,57 @@ pub fn without_side_files<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Reads one tensor of a safetensors file as exact doubles (`shape`, row-major values).
+/// A side file as read: its bytes and their SHA-256 (lower-case hex), both of one read.
+///
+/// Read into memory rather than mapped: the hash and the tensors must come from the same bytes,
+/// and a mapped file that another process rewrites between the two would hand the parser
+/// content the hash never saw.
+pub struct SideFile {
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// SHA-256 of `bytes` as 64 lower-case hex digits (what `sha256sum` prints).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `f` (one system read) with a cache of side files by path: a file named by many factor
+/// references (an imported layer: 4 per head) is read and hashed once, not once per reference.
+/// The cache ends with `f`, so a later read sees the file as it is then.
+pub fn with_side_file_cache<R>(f: impl FnOnce() -> R) -> R {
+    let before = SIDE_FILE_CACHE.with(|c| c.replace(Some(HashMap::new())));
+    let r = f();
+    SIDE_FILE_CACHE.with(|c| *c.borrow_mut() = before);
+    r
+}
+
+/// The side file at `path`, from the cache of the system read in progress or read now.
 /// The error names the file and says what is wrong; callers add the field.
-pub fn read_tensor_file(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f64>), String> {
+pub fn side_file(path: &Path) -> Result<Rc<SideFile>, String> {
     if SIDE_FILES_REFUSED.with(|c| c.get()) {
         return Err(format!(
             "a certificate's system may not read side files ({}): a certificate must be self-contained",
             path.display()
         ));
     }
+    if let Some(hit) = SIDE_FILE_CACHE.with(|c| c.borrow().as_ref().and_then(|m| m.get(path).cloned())) {
+        return Ok(hit);
+    }
+    let bytes = read_side_file(path)?;
+    SIDE_FILE_READS.with(|c| c.set(c.get() + 1));
+    let side = Rc::new(SideFile { sha256: sha256_hex(&bytes), bytes });
+    SIDE_FILE_CACHE.with(|c| {
+        if let Some(m) = c.borrow_mut().as_mut() {
+            m.insert(path.to_path_buf(), side.clone());
+        }
+    });
+    Ok(side)
+}
+
+/// The bytes of a side file: a regular file of at most [`MAX_TENSOR_FILE_BYTES`].
+fn read_side_file(path: &Path) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
     let meta = file.metadata().map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
     if !meta.is_file() {
@@ -292,8 +377,10 @@ pub fn read_tensor_file(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f64>
     file.take(MAX_TENSOR_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
-    let st = parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    tensor_f64(&st, name).map_err(|e| format!("{}: {e}", path.display()))
+    if bytes.len() as u64 > MAX_TENSOR_FILE_BYTES {
+        return Err(format!("the tensor file {} has more than the {MAX_TENSOR_FILE_BYTES} bytes allowed", path.display()));
+    }
+    Ok(bytes)
 }
 
 /// Parses a safetensors buffer (header JSON, offsets, sizes are validated by the crate).
