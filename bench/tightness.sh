@@ -15,12 +15,15 @@ rows=(
   "bench/systems/tight_20x3.toml 1 1e-6"
   "bench/systems/tight_30x3.toml 1 1e-6"
 )
+# Options for certify: the script's own, less --quick (an empty word would reach certify).
+extra=()
+for a in "$@"; do [[ $a == --quick ]] || extra+=("$a"); done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for row in "${rows[@]}"; do
   read -r file until radius <<<"$row"
   # User CPU seconds of the whole process (robust to a shared machine, unlike wall time).
-  /usr/bin/time -f "%U" -o "$out/time" "$bin" certify "$file" --theorem 3.2 --until "$until" --radius "$radius" "${@/--quick/}" -o "$out/c.json" >"$out/log" || true
+  /usr/bin/time -f "%U" -o "$out/time" "$bin" certify "$file" --theorem 3.2 --until "$until" --radius "$radius" "${extra[@]}" -o "$out/c.json" >"$out/log" 2>&1 || true
   width=$(grep -o 'final enclosure width [^;]*' "$out/log" | awk '{print $4}')
   steps=$(grep -o '^[0-9]* steps' "$out/log" | awk '{print $1}')
   echo "$file T=$until r=$radius: width $width, $steps steps, $(cat "$out/time") s CPU"

@@ -5,12 +5,11 @@
 #   scripts/screenshot_report.sh SYSTEM.toml THEOREM OUT.png [certify options...]
 #
 # e.g.  scripts/screenshot_report.sh theorems/examples/sec7_1.toml 3.2 /tmp/sec7_1.png
-#       scripts/screenshot_report.sh theorems/examples/sec7_3.toml 6.1 /tmp/sec7_3.png --order 16 --tolerance 1e-6
+#       scripts/screenshot_report.sh theorems/examples/sec7_3.toml 6.1 /tmp/sec7_3.png --order 16
 #
 # Writes OUT.png and, beside it, the certificate (OUT.json) and the report (OUT.html). The
-# certify options default to --until 40 --until-misalignment 1e-6 (as scripts/goldens.sh; add
-# its --sets box --variational-order 5 --tolerance 1e-8 for the same run); options given after
-# OUT.png are added to them. HEIGHT (default 2600) is the screenshot's
+# certify options default to --until 40 --until-misalignment 1e-6 (the run of
+# scripts/goldens.sh); options given after OUT.png are added to them. HEIGHT (default 2600) is the screenshot's
 # height in pixels: Chromium captures the window, not the whole page.
 # Chromium on Debian: apt-get install chromium.
 set -euo pipefail

@@ -141,6 +141,7 @@ impl From<CheckFormatArg> for Format {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum SetsArg {
+    Auto,
     Doubleton,
     Qr,
     Parallelepiped,
@@ -364,16 +365,18 @@ struct CertifyArgs {
     #[arg(long, default_value_t = 8)]
     variational_order: u32,
     /// Allowed growth of the enclosure width per unit time [default: 1e-3 × the set's own
-    /// width, at least 1e-3 × 1e-13 for point sets].
+    /// width, at least 1e-3 × 1e-13 for point sets, and at least 0.1 × the
+    /// --until-misalignment target].
     #[arg(long)]
     tolerance: Option<f64>,
     /// Give up after this many steps (a layer schedule needing more is refused up front).
     #[arg(long, default_value_t = 200_000)]
     max_steps: usize,
-    /// Set representation of step ends (wrapping-effect control): Lohner's doubletons (the
-    /// initial box's image kept apart from the accumulated errors), QR parallelepipeds, plain
+    /// Set representation of step ends (wrapping-effect control): auto (boxes for a point set
+    /// run to --until-misalignment, doubletons otherwise), Lohner's doubletons (the initial
+    /// box's image kept apart from the accumulated errors), QR parallelepipeds, plain
     /// parallelepipeds, or boxes.
-    #[arg(long, value_enum, default_value_t = SetsArg::Doubleton)]
+    #[arg(long, value_enum, default_value_t = SetsArg::Auto)]
     sets: SetsArg,
     /// Also claim the lower bounds the enclosure proves at T (E ≥ b > 0, each function ≥ b, and
     /// increases F(T) − F(0) ≥ b > 0): for counterexamples.
@@ -824,6 +827,7 @@ fn cmd_certify(a: CertifyArgs) -> Result<ExitCode> {
         tolerance: a.tolerance.map(|t| positive("--tolerance", t)).transpose()?,
         max_steps: a.max_steps,
         sets: match a.sets {
+            SetsArg::Auto => certify::Sets::Auto,
             SetsArg::Doubleton => certify::Sets::Doubleton,
             SetsArg::Qr => certify::Sets::Qr,
             SetsArg::Parallelepiped => certify::Sets::Parallelepiped,

@@ -141,6 +141,30 @@ fn doubletons_are_tighter_than_boxes() {
     assert!(width(&d) < width(&b), "doubleton {:e}, box {:e}", width(&d), width(&b));
 }
 
+/// The default sets (`Sets::Auto`): a point set run to a misalignment target ends every step in
+/// a box, with the step budget from the claim's margin (recorded in the producer's method), and
+/// verifies; a box of initial states to the same target, or a point set without one, keeps
+/// doubletons.
+#[test]
+fn auto_sets_are_boxes_only_for_point_sets_to_a_target() {
+    let text = std::fs::read_to_string(common::repo("theorems/examples/sec7_1.toml")).unwrap();
+    let run = |radius: f64, target: Option<f64>| {
+        let opts = Options { theorem: "3.2".into(), until: 0.3, until_misalignment: target, radius, ..Options::default() };
+        assert_eq!(opts.sets, Sets::Auto, "the default");
+        let source = SystemSource { file: "t.toml".into(), format: "toml".into(), text: text.clone() };
+        let c = certify(&load(&text), source, &opts, |_| {}).expect("certify");
+        verify(&c).unwrap_or_else(|r| panic!("r = {radius}, target {target:?}: {r}"));
+        c
+    };
+    let point = run(0.0, Some(1e-6));
+    assert!(point.steps.len() >= 2 && point.steps.iter().all(|s| s.end.matrix.is_none() && s.end.linear.is_none()), "boxes");
+    assert!(point.producer.method.contains("Box sets") && point.producer.method.contains("at least 1e-7, from the claims' margin"), "{}", point.producer.method);
+    for (radius, target) in [(1e-6, Some(1e-6)), (0.0, None)] {
+        let c = run(radius, target);
+        assert!(c.steps.iter().all(|s| s.end.linear.is_some()), "r = {radius}, target {target:?}: doubletons");
+    }
+}
+
 #[test]
 fn version_4_certificates_still_verify() {
     let c = Certificate::load(&common::repo("tests/systems/v4_tiny_certificate.json")).unwrap();

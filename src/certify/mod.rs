@@ -45,7 +45,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, variational_order: 8, tolerance: None, max_steps: 200_000, sets: Sets::Doubleton, lower_bounds: false }
+        Options { theorem: "3.2".into(), until: 10.0, until_misalignment: None, radius: 0.0, order: 12, variational_order: 8, tolerance: None, max_steps: 200_000, sets: Sets::Auto, lower_bounds: false }
     }
 }
 
@@ -92,6 +92,13 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     // Framed sets cost the checker O(n³) per step (`flow::check_set_cost`): in systems too large
     // for that, every step ends in a box, which the checker accepts at any size.
     let n = dy.len();
+    let resolved;
+    let opts = if opts.sets == Sets::Auto {
+        resolved = Options { sets: auto_sets(opts), ..opts.clone() };
+        &resolved
+    } else {
+        opts
+    };
     let boxed;
     let columns = if opts.sets == Sets::Doubleton { 2 * n } else { n };
     let opts = if opts.sets != Sets::Box && flow::check_frame_cost(n, columns, "framed").is_err() {
@@ -105,7 +112,14 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
     let mut steps = Vec::new();
     let mut t = 0.0;
     let mut h = 0.05_f64.min(opts.until);
-    let mut q = opts.variational_order.min(3);
+    // Framed sets with the width-following budget end up at the option's order within a few
+    // steps (measured: 7.1 at r = 1e-6 climbs 3 → 8 in 5 retried steps, a quarter of the run
+    // at T = 1): start there, `advance` lowers it when the wrapping allows. Boxes and fixed
+    // budgets start low, as the golden certificates always did.
+    let mut q = if opts.sets == Sets::Box || opts.tolerance.is_some() || claim_floor(opts).is_some() { opts.variational_order.min(3) } else { opts.variational_order.min(opts.order) };
+    while q > 3 && flow::check_step_cost(&dy, opts.order, q).is_err() {
+        q -= 1;
+    }
     // The checker refuses steps beyond its work budget: say so now, not after the first step.
     flow::check_step_cost(&dy, opts.order, q).map_err(|e| Error::Usage(format!("cannot certify: {e} (lower --order)")))?;
     // Order-1 steps are meant for single kinks and layer boundaries; a long run of them means
@@ -158,7 +172,13 @@ pub fn certify(sys: &System, source: SystemSource, opts: &Options, mut progress:
                 opts.order,
                 opts.variational_order.min(opts.order),
                 opts.sets,
-                opts.tolerance.map_or(format!("{KAPPA:e} × the set's width (at least {WIDTH_FLOOR:e}) per unit time"), |t| format!("{t:e}"))
+                opts.tolerance.map_or_else(
+                    || match claim_floor(opts) {
+                        Some(f) => format!("{KAPPA:e} × the set's width (at least {f:e}, from the claims' margin) per unit time"),
+                        None => format!("{KAPPA:e} × the set's width (at least {WIDTH_FLOOR:e}) per unit time"),
+                    },
+                    |t| format!("{t:e}")
+                )
             ),
             stop,
             seconds: started.elapsed().as_secs_f64(),
@@ -198,6 +218,25 @@ pub enum Sets {
     /// Lohner's doubleton `x + C·u + B·r`: `C = mid(M·C_prev)` carries the initial box `u`
     /// (never re-wrapped), `B` (QR, columns pivoted) the errors accumulated in `r`.
     Doubleton,
+    /// The default: boxes for a point set run to a misalignment target (see [`auto_sets`]),
+    /// doubletons otherwise.
+    Auto,
+}
+
+/// What [`Sets::Auto`] means for a run. A point set (`--radius 0`) run to `E ≤ ε` has only
+/// the steps' own errors to carry, and its budget is the claims' ([`claim_floor`]), far above
+/// the set's width: there is no initial box to keep apart from them, and a doubleton would
+/// record two `n×n` matrices per step for nothing (measured on Section 7.1–7.3 to `E ≤ 1e-6`,
+/// README Certificates: boxes give the same steps and claims in files 15–80× smaller). Boxes
+/// of initial states, and point sets without a target (whose enclosure is wanted as tight as
+/// rounding allows: `--until 1 --radius 0` on 7.1, 2.2e-13 with doubletons against 4.6e-13
+/// with boxes), keep doubletons.
+pub fn auto_sets(opts: &Options) -> Sets {
+    if opts.radius == 0.0 && opts.until_misalignment.is_some() {
+        Sets::Box
+    } else {
+        Sets::Doubleton
+    }
 }
 
 /// The orthogonal factor of the QR factorisation of `a` with its columns taken in decreasing
@@ -244,21 +283,51 @@ fn end_set(img: &Image, sets: Sets) -> std::result::Result<Set, String> {
 }
 
 /// The default growth allowed per unit time, as a fraction of the set's width: the errors a
-/// step adds (truncation, wrapping) stay about `KAPPA·T` of the width over a horizon `T`
-/// (measured: within 1.05× of the true width up to `T = 20` on Section 7.1, README).
+/// step adds (truncation, wrapping) stay about `KAPPA·T` of the width over a horizon
+/// `T ≤ KAPPA_HORIZON` (measured: within 1.02× of the true width at `T ≤ 5` on Section 7.1,
+/// README Tightness).
 pub const KAPPA: f64 = 1e-3;
+
+/// Past this horizon the rate shrinks like `KAPPA·KAPPA_HORIZON/T`, so that the steps' share
+/// of the final width stays about `KAPPA·KAPPA_HORIZON` however long the run (measured on 7.1
+/// at `T = 20`, r = 1e-6: 1.13× the true width at the full rate, 1.10× at a quarter of it).
+pub const KAPPA_HORIZON: f64 = 5.0;
 
 /// The width below which the default tolerance stops shrinking (point sets, `--radius 0`):
 /// a few hundred ulps of the unit-norm tokens, where rounding, not truncation, dominates.
 pub const WIDTH_FLOOR: f64 = 1e-13;
 
-/// The allowed width growth per unit time from `set`: `--tolerance`, or `KAPPA` times the
-/// larger of the set's width (its hull's widest coordinate) and [`WIDTH_FLOOR`].
-fn budget_rate(opts: &Options, set: &Set) -> f64 {
-    opts.tolerance.unwrap_or_else(|| {
-        let w = set.hull().iter().map(|x| x.wid()).fold(0.0, f64::max);
-        KAPPA * if w.is_finite() { w.max(WIDTH_FLOOR) } else { 1.0 }
-    })
+/// The share of a misalignment target `ε` (`--until-misalignment`) the default budget may
+/// spend per unit time (see [`claim_floor`]).
+pub const CLAIM_SHARE: f64 = 0.1;
+
+/// The least growth per unit time the claims can absorb, when the run has a target: with
+/// `E ≤ ε` to prove, `CLAIM_SHARE·ε`. Why that is safe: `E`'s enclosure over a hull of width
+/// `w` exceeds `E` by about `√(2E)·w`, and the width the steps accumulate is that rate times
+/// the horizon times the wrapping's amplification (measured ≤ 20× for boxes on Section 7.1
+/// over `t ≤ 20`), so at `E ≈ ε = 1e-6` the final width is ~`3e-5` and costs `E` ~`4e-8`, a
+/// few percent of `ε`; the other claims (`V` non-increasing, the values at `T`) are bounds
+/// proved along the way with margins far wider than that (7.1–7.3 measured: the same claims).
+/// Without a target there is no margin to spend: the set's own width rules.
+fn claim_floor(opts: &Options) -> Option<f64> {
+    opts.until_misalignment.filter(|e| e.is_finite() && *e > 0.0).map(|e| CLAIM_SHARE * e)
+}
+
+/// The allowed width growth per unit time from `set`, and whether it is a fixed figure rather
+/// than the set's own width: `--tolerance` (fixed), or `KAPPA` (scaled down past
+/// [`KAPPA_HORIZON`]) times the larger of the set's
+/// width (its hull's widest coordinate) and [`WIDTH_FLOOR`], but at least [`claim_floor`]
+/// (fixed when that rules: the claims' margin, not the set, sets the step).
+fn budget_rate(opts: &Options, set: &Set) -> (f64, bool) {
+    if let Some(t) = opts.tolerance {
+        return (t, true);
+    }
+    let w = set.hull().iter().map(|x| x.wid()).fold(0.0, f64::max);
+    let own = KAPPA * (KAPPA_HORIZON / opts.until).min(1.0) * if w.is_finite() { w.max(WIDTH_FLOOR) } else { 1.0 };
+    match claim_floor(opts) {
+        Some(f) if f > own => (f, true),
+        _ => (own, false),
+    }
 }
 
 /// Consecutive first-order steps after which the producer gives up.
@@ -274,7 +343,10 @@ const H_MIN: f64 = 1e-9;
 fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, (mut h, mut q): (f64, u32)) -> std::result::Result<(Step, Set, f64, u32), String> {
     let mut last_err = String::new();
     let mut order = opts.order;
-    let rate = budget_rate(opts, set);
+    let (rate, fixed) = budget_rate(opts, set);
+    // The a-priori box of the last try, kept for a retry with a higher `q` over the same
+    // `[t, t1]` at the same order (the box does not depend on `q`): a third of a step's work.
+    let mut cache: Option<(f64, u32, Apriori)> = None;
     loop {
         if h < H_MIN * t.max(1.0) {
             // A kink or layer boundary the Taylor form cannot cross: one tiny order-1 step.
@@ -287,16 +359,31 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
         }
         let t1 = (t + h).min(opts.until);
         let h_eff = t1 - t;
-        match try_step(dy, funcs, t, t1, (order, q), set, opts.sets) {
+        if !matches!(&cache, Some((c1, co, _)) if *c1 == t1 && *co == order) {
+            cache = None;
+            match apriori_box(dy, t, t1, order, &set.hull_with_center()) {
+                Ok(ap) => cache = Some((t1, order, ap)),
+                Err(e) => {
+                    if std::env::var_os("ATTNCERT_DEBUG").is_some() {
+                        eprintln!("t = {t}, h = {h_eff:e}, order {order}: {e}");
+                    }
+                    last_err = e;
+                    h = h_eff * 0.5;
+                    continue;
+                }
+            }
+        }
+        let Some((_, _, ap)) = cache.as_ref() else { continue };
+        match try_step(dy, funcs, t, t1, (order, q), set, opts.sets, ap) {
             Ok((step, end, grow, wrap, tail)) => {
                 // Next guess from the width growth: the truncation part scales like h^(p+1)
                 // and the wrapping part like h^(q+1) per step; aim both at budget·h.
                 let budget = rate * h_eff;
                 let aim = |x: f64, e: u32| if x <= 0.0 { 2.0 } else { (0.8 * (budget / x).powf(1.0 / f64::from(e))).clamp(0.3, 2.0) };
-                // With a fixed --tolerance (as before the width-following default) the budget
-                // bounds the truncation alone and the whole wrapping only raises q: the golden
-                // certificates' steps, and so their time budget, stay as they were.
-                let (wrap, tail) = if opts.tolerance.is_some() { (wrap, 0.0) } else { (tail, tail) };
+                // With a fixed budget (--tolerance, or the claims' margin) the budget bounds the
+                // truncation alone and the whole wrapping only raises q, as before the
+                // width-following default: the steps are as long as the claims allow.
+                let (wrap, tail) = if fixed { (wrap, 0.0) } else { (tail, tail) };
                 let factor = aim(grow, order.max(1)).min(aim(tail, q));
                 let next_h = if order == 1 { 1e-3 * t.max(1.0) } else { h_eff * factor };
                 if std::env::var_os("ATTNCERT_DEBUG").is_some() {
@@ -330,10 +417,10 @@ fn advance(dy: &Dynamics, funcs: &Functions, opts: &Options, t: f64, set: &Set, 
 
 /// Builds one step over `[t0, t1]`; returns it, its truncation width, its wrapping width
 /// (see below) and the part of that from the variational remainder ([`Image::tail`]).
-fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32, u32), set: &Set, sets: Sets) -> std::result::Result<(Step, Set, f64, f64, f64), String> {
+#[allow(clippy::too_many_arguments)]
+fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32, u32), set: &Set, sets: Sets, (bx, field, rem): &Apriori) -> std::result::Result<(Step, Set, f64, f64, f64), String> {
     let tt = flow::span(t0, t1);
-    let (bx, field, rem) = apriori_box(dy, t0, t1, order, &set.hull_with_center())?;
-    let img = flow::image(dy, (t0, t1), (order, q), set, &bx, &rem)?;
+    let img = flow::image(dy, (t0, t1), (order, q), set, bx, rem)?;
     let end = end_set(&img, sets)?;
     // The width the variational matrix's own width adds, max_i Σ_j rad(MB_ij)·|r_j|: what a
     // higher variational order reduces.
@@ -351,8 +438,8 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
         let hp = (t1 - t0).powi(order as i32);
         rem.coeffs.iter().map(|r| hp * r.mag()).fold(0.0, f64::max)
     };
-    let tokens = dy.tokens(&bx);
-    let f = dy.tokens(&field);
+    let tokens = dy.tokens(bx);
+    let f = dy.tokens(field);
     let values = funcs.values(&tokens);
     let rates = funcs.derivative_upper(dy, tt, &tokens, &f)?;
     let e = lyapunov::misalignment(&tokens);
@@ -366,7 +453,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
             t1,
             order,
             variational_order: q,
-            apriori: to_boxset(&bx).ok_or("the a-priori box is not finite")?,
+            apriori: to_boxset(bx).ok_or("the a-priori box is not finite")?,
             end: to_record(&end).ok_or("the end enclosure is not finite")?,
             values: values.iter().map(|v| [v.inf(), v.sup()]).collect(),
             derivative_upper: rates,
