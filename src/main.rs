@@ -158,7 +158,7 @@ enum KernelArg {
 enum MethodArg {
     /// Dormand–Prince 5(4), adaptive, with dense output.
     Dopri5,
-    /// Bogacki–Shampine 3(2), adaptive, 4 evaluations a step: for step-averaged coefficients.
+    /// Bogacki–Shampine 3(2), adaptive, 4 evaluations a step.
     Bs3,
     /// Dormand–Prince 8(5,3), adaptive, for tight tolerances.
     Dop853,
@@ -193,12 +193,10 @@ struct SimulateArgs {
     /// (not with --at).
     #[arg(long)]
     samples: Option<usize>,
-    /// Integrator of the continuous model [default: bs3 where the coefficients are
-    /// step-averaged (see --moments), else dopri5] (not with --discrete).
+    /// Integrator of the continuous model [default: dopri5] (not with --discrete).
     #[arg(long, value_enum)]
     method: Option<MethodArg>,
-    /// Relative tolerance of the adaptive methods [default: 1e-10; 1e-8 for the default bs3 on
-    /// step-averaged coefficients, whose error the step cap bounds].
+    /// Relative tolerance of the adaptive methods [default: 1e-10].
     #[arg(long)]
     rtol: Option<f64>,
     /// Absolute tolerance of the adaptive methods [default: 1e-12].
@@ -461,15 +459,18 @@ fn check_simulate_flags(a: &SimulateArgs) -> Result<()> {
             return refuse(format!("{flag} is a setting of the integrators and has no effect with --discrete: drop it"));
         }
     } else {
-        if a.method == Some(MethodArg::Rk4) {
+        let m = a.method.unwrap_or(MethodArg::Dopri5);
+        if m == MethodArg::Rk4 {
             if let Some((flag, _)) = given[..2].iter().find(|(_, g)| *g) {
                 return refuse(format!(
                     "{flag} is a tolerance of the adaptive methods (dopri5, bs3, dop853) and has no effect with --method rk4 (fixed --step)"
                 ));
             }
         } else if a.step.is_some() {
-            let m = a.method.map_or("the default method (dopri5, or bs3 on step-averaged coefficients)".to_string(), |m| format!("--method {}", m.name()));
-            return refuse(format!("--step is the fixed step of --method rk4 and has no effect with {m}, which chooses its own steps (--rtol, --atol)"));
+            return refuse(format!(
+                "--step is the fixed step of --method rk4 and has no effect with --method {}, which chooses its own steps (--rtol, --atol)",
+                m.name()
+            ));
         }
     }
     if a.samples.is_some() && a.at.is_some() {
@@ -533,10 +534,18 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     check_simulate_flags(&a)?;
     let format = output_format(a.format.map(Format::from), a.out.as_deref())?;
     let times = sample_times(&a)?;
-    // Validated up front (before loading the system); the defaults are applied below.
-    let rtol = a.rtol.map(|r| positive("--rtol", r)).transpose()?;
-    let atol = a.atol.map(|r| positive("--atol", r)).transpose()?;
-    let tau = if a.discrete { Some(positive("--tau", a.tau.unwrap_or(f64::NAN))?) } else { None };
+    let method = if a.discrete {
+        Method::Discrete { tau: positive("--tau", a.tau.unwrap_or(f64::NAN))? }
+    } else {
+        let rtol = || positive("--rtol", a.rtol.unwrap_or(simulate::DEFAULT_RTOL));
+        let atol = || positive("--atol", a.atol.unwrap_or(simulate::DEFAULT_ATOL));
+        match a.method.unwrap_or(MethodArg::Dopri5) {
+            MethodArg::Dopri5 => Method::Dopri5 { rtol: rtol()?, atol: atol()? },
+            MethodArg::Bs3 => Method::Bs3 { rtol: rtol()?, atol: atol()? },
+            MethodArg::Dop853 => Method::Dop853 { rtol: rtol()?, atol: atol()? },
+            MethodArg::Rk4 => Method::Rk4 { h: positive("--step", a.step.unwrap_or(1e-3))? },
+        }
+    };
     let kernel = match a.kernel {
         KernelArg::Auto => simulate::KernelChoice::Auto,
         KernelArg::Batched => simulate::KernelChoice::Batched,
@@ -557,16 +566,6 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
         runs::check_runs(n, &times)?;
     }
     let sys = System::load(&a.file)?;
-    let (rtol_or, atol_or) = (rtol.unwrap_or(simulate::DEFAULT_RTOL), atol.unwrap_or(simulate::DEFAULT_ATOL));
-    let method = match (tau, a.method) {
-        (Some(tau), _) => Method::Discrete { tau },
-        // Chosen per system: bs3 where the coefficients are step-averaged, else dopri5.
-        (None, None) => simulate::default_method(&sys, kernel, averaging, rtol, atol),
-        (None, Some(MethodArg::Dopri5)) => Method::Dopri5 { rtol: rtol_or, atol: atol_or },
-        (None, Some(MethodArg::Bs3)) => Method::Bs3 { rtol: rtol_or, atol: atol_or },
-        (None, Some(MethodArg::Dop853)) => Method::Dop853 { rtol: rtol_or, atol: atol_or },
-        (None, Some(MethodArg::Rk4)) => Method::Rk4 { h: positive("--step", a.step.unwrap_or(1e-3))? },
-    };
     simulate::check_work(&sys, method, &times)?;
     let mut sink = match &a.out {
         Some(p) => Sink::file(p)?,

@@ -236,11 +236,9 @@ fn moments_beat_pointwise_stages_on_kinks() {
     }
     let (dopri5, _) = final_error(&sys, Method::Dopri5 { rtol: 1e-10, atol: 1e-12 }, Averaging::Auto, &reference);
     assert!(dopri5 < 1e-6, "dopri5 + moments: {dopri5:e}");
-    // The defaults now: bs3 (4 stages a step) under the same cap, as accurate.
-    let m = attncert::simulate::default_method(&sys, KernelChoice::Auto, Averaging::Auto, None, None);
-    assert!(matches!(m, Method::Bs3 { .. }), "{m:?}");
-    let (default, _) = final_error(&sys, m, Averaging::Auto, &reference);
-    assert!(default < 1e-6 && default < 2.0 * dopri5, "defaults: {default:e} (dopri5 + moments {dopri5:e})");
+    // bs3 (4 stages a step) under the same cap: within the same bound.
+    let (bs3, _) = final_error(&sys, Method::Bs3 { rtol: 1e-7, atol: 1e-12 }, Averaging::Auto, &reference);
+    assert!(bs3 < 1e-6, "bs3 + moments: {bs3:e} (dopri5 + moments {dopri5:e})");
 }
 
 /// The averaged solution converges to the pointwise one as the steps shrink: on kinks like

@@ -153,27 +153,11 @@ fn layer_schedule_matches_piecewise_integration() {
     assert!((traj.final_state - y).abs().max() < 1e-9);
 }
 
-/// The integrator is chosen per system: Bogacki–Shampine 3(2) where the coefficients are
-/// step-averaged (7.4's `|sin|` entries), DOPRI5 at the tight default on the smooth 7.1–7.3.
-#[test]
-fn default_method_per_system() {
-    use attncert::simulate::{default_method, Averaging, KernelChoice, AVERAGED_RTOL, DEFAULT_ATOL, DEFAULT_RTOL};
-    let auto = |name: &str, av: Averaging| default_method(&load(name), KernelChoice::Auto, av, None, None);
-    assert_eq!(auto("sec7_4.toml", Averaging::Auto), Method::Bs3 { rtol: AVERAGED_RTOL, atol: DEFAULT_ATOL });
-    assert_eq!(auto("sec7_4.toml", Averaging::Off), Method::Dopri5 { rtol: DEFAULT_RTOL, atol: DEFAULT_ATOL });
-    for name in ["sec7_1.toml", "sec7_2.toml", "sec7_3.toml"] {
-        assert_eq!(auto(name, Averaging::Auto), Method::Dopri5 { rtol: DEFAULT_RTOL, atol: DEFAULT_ATOL }, "{name}");
-    }
-    let sys = load("sec7_4.toml");
-    assert_eq!(default_method(&sys, KernelChoice::Batched, Averaging::Auto, None, None), Method::Dopri5 { rtol: DEFAULT_RTOL, atol: DEFAULT_ATOL });
-    assert_eq!(default_method(&sys, KernelChoice::Auto, Averaging::Auto, Some(1e-6), Some(1e-9)), Method::Bs3 { rtol: 1e-6, atol: 1e-9 });
-}
-
 /// Bulk runs at the defaults are bit-reproducible: the same seed gives the same rows, whatever
 /// the threads' schedule (a 7.4-like system at a small size, to a short horizon).
 #[test]
 fn bulk_runs_are_bit_reproducible() {
-    use attncert::simulate::{default_method, runs, Averaging, KernelChoice};
+    use attncert::simulate::{runs, Averaging, KernelChoice, DEFAULT_ATOL, DEFAULT_RTOL};
     use std::ops::ControlFlow;
     let diag: Vec<String> = (0..40).map(|i| format!("\"abs(2*sin({}*t + {}))\"", 0.03 * i as f64, 0.3 * i as f64)).collect();
     let sys = common::system(&format!(
@@ -183,8 +167,7 @@ fn bulk_runs_are_bit_reproducible() {
          [initial]\nrandom = {{ seed = 5, law = \"sphere\" }}\n",
         diag.join(", ")
     ));
-    let m = default_method(&sys, KernelChoice::Auto, Averaging::Auto, None, None);
-    assert!(matches!(m, Method::Bs3 { .. }));
+    let m = Method::Dopri5 { rtol: DEFAULT_RTOL, atol: DEFAULT_ATOL };
     let times = [0.0, 2.5, 5.0];
     let batch = || {
         let mut rows = vec![];

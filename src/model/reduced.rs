@@ -44,26 +44,21 @@ struct Factored {
 
 /// Splits a matrix into scalar and diagonal time factors times a constant, if it has that form.
 fn factor(m: &MatrixFn, d: usize) -> Option<Factored> {
-    let (scalars, diags, base) = time_factors(m)?;
-    Some(Factored { scalars, diags, base: base.eval(0.0, d) })
-}
-
-/// The scalar and diagonal time factors of a matrix and its constant innermost factor, if it
-/// has that form (structure only: nothing is evaluated).
-fn time_factors(m: &MatrixFn) -> Option<(Vec<Expr>, Vec<Vec<Expr>>, &MatrixFn)> {
     match m {
         MatrixFn::Identity | MatrixFn::Zero | MatrixFn::Const(_) | MatrixFn::Random(_) | MatrixFn::Product(_) => {
-            Some((vec![], vec![], m))
+            Some(Factored { scalars: vec![], diags: vec![], base: m.eval(0.0, d) })
         }
-        MatrixFn::Entrywise(rows) if rows.iter().flatten().all(Expr::is_constant) => Some((vec![], vec![], m)),
+        MatrixFn::Entrywise(rows) if rows.iter().flatten().all(Expr::is_constant) => {
+            Some(Factored { scalars: vec![], diags: vec![], base: m.eval(0.0, d) })
+        }
         MatrixFn::DiagTimes { diag, times } => {
-            let mut f = time_factors(times)?;
-            f.1.push(diag.clone());
+            let mut f = factor(times, d)?;
+            f.diags.push(diag.clone());
             Some(f)
         }
         MatrixFn::ScalarTimes { scalar, times } => {
-            let mut f = time_factors(times)?;
-            f.0.push(scalar.clone());
+            let mut f = factor(times, d)?;
+            f.scalars.push(scalar.clone());
             Some(f)
         }
         _ => None,
@@ -217,20 +212,6 @@ impl Reduced {
             averaging: None,
             evals: 0,
         })
-    }
-
-    /// Without building the kernel: `None` when the reduction does not apply to `sys` (as
-    /// [`Reduced::new`]), else whether some time coefficient has kinks ([`Reduced::has_kinks`]).
-    pub fn kinked(sys: &System) -> Option<bool> {
-        if !sys.heads.iter().all(|h| h.u.is_identity()) {
-            return None;
-        }
-        let mut kinked = false;
-        for h in &sys.heads {
-            let (scalars, diags, _) = time_factors(&h.p)?;
-            kinked |= coefficient_forms(&scalars, &diags, sys.dim).iter().any(Form::has_kinks);
-        }
-        Some(kinked)
     }
 
     /// Whether some time coefficient has kinks or jumps (where step averaging pays off).

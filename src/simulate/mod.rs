@@ -23,8 +23,9 @@ pub enum Method {
     Rk4 { h: f64 },
     /// Dormand–Prince 5(4), adaptive, dense output at the sample times.
     Dopri5 { rtol: f64, atol: f64 },
-    /// Bogacki–Shampine 3(2), adaptive, cubic dense output: 4 evaluations a step, the default
-    /// on step-averaged problems (see [`default_method`]).
+    /// Bogacki–Shampine 3(2), adaptive, cubic dense output: 4 evaluations a step (not the
+    /// default on step-averaged problems: at the step cap its third-order error is larger than
+    /// the averaging's, see the README's Benchmark).
     Bs3 { rtol: f64, atol: f64 },
     /// Dormand–Prince 8(5,3) (DOP853), adaptive, 7th-order dense output: fewer steps at tight
     /// tolerances.
@@ -61,45 +62,10 @@ pub enum Averaging {
 /// The number of moments `Averaging::Auto` uses (chosen by `bench/work_precision.py`).
 pub const DEFAULT_MOMENTS: usize = 2;
 
-/// The default tolerances of the adaptive methods on smooth (pointwise) problems: tight, since
-/// such runs are cheap (the README states the accuracy reached on the paper's systems).
+/// The default tolerances of the adaptive methods (`simulate`'s `--rtol`, `--atol`). On
+/// step-averaged problems the step cap (`Reduced::step_cap`) binds at this `rtol`.
 pub const DEFAULT_RTOL: f64 = 1e-10;
 pub const DEFAULT_ATOL: f64 = 1e-12;
-/// The default relative tolerance of [`Method::Bs3`] on step-averaged problems. The averaging's
-/// own error is bounded by the step cap (`Reduced::step_cap`), not by the error estimate (which
-/// sees only the smooth averaged problem); this tolerance only has to keep the smooth part's
-/// third-order error below it. Chosen by `bench/work_precision.py` on the paper's Section 7.4
-/// system, where the cap still binds at it.
-pub const AVERAGED_RTOL: f64 = 1e-8;
-
-/// Whether a run with these choices integrates step-averaged coefficients (the moment method):
-/// the reduced kernel applies and averaging is asked for, or left on `Auto` with a kinked
-/// coefficient. The same decision as the run's own (`Fast::new`, `Fast::average`).
-pub fn averages(sys: &System, kernel: KernelChoice, averaging: Averaging) -> bool {
-    let reduced = match kernel {
-        KernelChoice::Batched => return false,
-        KernelChoice::Reduced => true,
-        KernelChoice::Auto => sys.tokens <= sys.dim,
-    };
-    match (reduced.then(|| Reduced::kinked(sys)).flatten(), averaging) {
-        (None, _) | (_, Averaging::Off) => false,
-        (Some(_), Averaging::Moments(_)) => true,
-        (Some(kinked), Averaging::Auto) => kinked,
-    }
-}
-
-/// The integrator when the user names none, chosen per system: Bogacki–Shampine 3(2) on
-/// step-averaged problems (their error falls like `h²` whatever the order, so a 4-stage step
-/// does as well as DOPRI5's 7 stages; `bench/work_precision.py`), DOPRI5 otherwise (smooth
-/// problems, where its fifth order pays). `rtol`/`atol`: the user's, else the defaults above.
-pub fn default_method(sys: &System, kernel: KernelChoice, averaging: Averaging, rtol: Option<f64>, atol: Option<f64>) -> Method {
-    let atol = atol.unwrap_or(DEFAULT_ATOL);
-    if averages(sys, kernel, averaging) {
-        Method::Bs3 { rtol: rtol.unwrap_or(AVERAGED_RTOL), atol }
-    } else {
-        Method::Dopri5 { rtol: rtol.unwrap_or(DEFAULT_RTOL), atol }
-    }
-}
 
 /// The kernel in use, with its state layout.
 enum Fast {

@@ -11,7 +11,7 @@
 //!   [0.2, 10], β = 0.04), Hairer's automatic initial step, and the 4th-order continuous
 //!   extension (dense output) for the output times.
 //! * [`bs3`]: Bogacki–Shampine 3(2), same driver and controller, cubic Hermite dense output:
-//!   4 evaluations per step, the cheap choice where the error is `O(h²)` anyway (step averaging).
+//!   4 evaluations per step (3 with FSAL), for loose tolerances.
 //! * [`dop853`] / [`dop853_with`]: Dormand–Prince 8(5,3) (Hairer's DOP853: same driver,
 //!   DOP853's error estimate and controller defaults, 7th-order dense output). Much cheaper
 //!   than DOPRI5 at tight tolerances (≲ 1e-10).
@@ -1092,9 +1092,10 @@ impl Scheme for Bs3 {
 
 /// Bogacki–Shampine 3(2): 4 evaluations per accepted step (3 with FSAL on a smooth,
 /// unprojected problem), the same PI step-size control and RMS error norm as [`dopri5`], cubic
-/// Hermite dense output. The default for step-averaged problems (`model::moments`), where the
-/// averaging error falls only like `h²` so DOPRI5's fifth order buys nothing: a step there
-/// costs 4 evaluations instead of DOPRI5's 7 (no FSAL: each step has its own averaged problem).
+/// Hermite dense output. On step-averaged problems (`model::moments`, no FSAL: each step has
+/// its own averaged problem) a step costs 4 evaluations instead of DOPRI5's 7; it is not the
+/// default there because at the averaging's step cap its own third-order error is not
+/// negligible (the README's Benchmark: more steps for the same accuracy on Section 7.4).
 pub fn bs3<S: OdeSystem>(
     sys: &mut S,
     t0: f64,
