@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Work-precision study of `attncert simulate` on the paper's Section 7 systems.
 
-For 7.1-7.4 and each method (dopri5, dop853, rk4 with pointwise coefficients; the moment
-method: coefficients averaged over each step, with dopri5's step cap or rk4's fixed step), at
+For 7.1-7.4 and each method (dopri5, bs3, dop853, rk4 with pointwise coefficients; the moment
+method: coefficients averaged over each step, with dopri5's or bs3's step cap or rk4's fixed
+step; the defaults, which choose the method per system), at
 a range of tolerances / step sizes, measures the error max |E - E_ref| at the sample times
 against a tight DOP853 reference, the right-hand-side evaluations and the wall time (whole
 process, so reading and set-up count). Runs the NumPy/SciPy baseline (bench/numpy_baseline.py,
@@ -47,6 +48,7 @@ SMOOTH = [
     ("dopri5", ["--method", "dopri5", "--rtol", "{}", "--atol", "1e-14", "--moments", "off"], ["1e-5", "1e-6", "1e-7", "1e-8", "1e-9", "1e-10"]),
     ("dop853", ["--method", "dop853", "--rtol", "{}", "--atol", "1e-14", "--moments", "off"], ["1e-6", "1e-7", "1e-8", "1e-9", "1e-10"]),
     ("rk4", ["--method", "rk4", "--step", "{}", "--moments", "off"], ["0.1", "0.05", "0.025", "0.0125"]),
+    ("bs3", ["--method", "bs3", "--rtol", "{}", "--atol", "1e-14", "--moments", "off"], ["1e-6", "1e-8", "1e-10"]),
     ("defaults", [], [""]),
 ]
 KINKED = [
@@ -54,6 +56,7 @@ KINKED = [
     ("dop853", ["--method", "dop853", "--rtol", "{}", "--atol", "1e-12", "--moments", "off"], ["1e-7", "1e-8"]),
     ("rk4", ["--method", "rk4", "--step", "{}", "--moments", "off"], ["0.1", "0.05"]),
     ("dopri5 + 2 moments (cap)", ["--method", "dopri5", "--rtol", "{}", "--atol", "1e-12", "--moments", "2"], ["1e-6", "1e-8", "1e-10"]),
+    ("bs3 + 2 moments (cap)", ["--method", "bs3", "--rtol", "{}", "--atol", "1e-12", "--moments", "2"], ["1e-6", "1e-8", "1e-10"]),
     ("rk4 + 2 moments", ["--method", "rk4", "--step", "{}", "--moments", "2"], ["1", "0.5", "0.25", "0.125"]),
     ("rk4 + 3 moments", ["--method", "rk4", "--step", "{}", "--moments", "3"], ["0.5", "0.25", "0.125"]),
     ("defaults", [], [""]),

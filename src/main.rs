@@ -159,6 +159,8 @@ enum KernelArg {
 enum MethodArg {
     /// Dormand–Prince 5(4), adaptive, with dense output.
     Dopri5,
+    /// Bogacki–Shampine 3(2), adaptive, 4 evaluations a step.
+    Bs3,
     /// Dormand–Prince 8(5,3), adaptive, for tight tolerances.
     Dop853,
     /// Classic fourth-order Runge–Kutta with the fixed step --step.
@@ -169,6 +171,7 @@ impl MethodArg {
     fn name(self) -> &'static str {
         match self {
             MethodArg::Dopri5 => "dopri5",
+            MethodArg::Bs3 => "bs3",
             MethodArg::Dop853 => "dop853",
             MethodArg::Rk4 => "rk4",
         }
@@ -194,10 +197,10 @@ struct SimulateArgs {
     /// Integrator of the continuous model [default: dopri5] (not with --discrete).
     #[arg(long, value_enum)]
     method: Option<MethodArg>,
-    /// Relative tolerance of dopri5 and dop853 [default: 1e-10].
+    /// Relative tolerance of the adaptive methods [default: 1e-10].
     #[arg(long)]
     rtol: Option<f64>,
-    /// Absolute tolerance of dopri5 and dop853 [default: 1e-12].
+    /// Absolute tolerance of the adaptive methods [default: 1e-12].
     #[arg(long)]
     atol: Option<f64>,
     /// Float kernel: reduced (Y = Y₀·Φ, ℓ×ℓ state; needs U = I and P = s(t)·diag(…)·C) where it
@@ -463,7 +466,7 @@ fn check_simulate_flags(a: &SimulateArgs) -> Result<()> {
         if m == MethodArg::Rk4 {
             if let Some((flag, _)) = given[..2].iter().find(|(_, g)| *g) {
                 return refuse(format!(
-                    "{flag} is a tolerance of the adaptive methods (dopri5, dop853) and has no effect with --method rk4 (fixed --step)"
+                    "{flag} is a tolerance of the adaptive methods (dopri5, bs3, dop853) and has no effect with --method rk4 (fixed --step)"
                 ));
             }
         } else if a.step.is_some() {
@@ -537,10 +540,11 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     let method = if a.discrete {
         Method::Discrete { tau: positive("--tau", a.tau.unwrap_or(f64::NAN))? }
     } else {
-        let rtol = || positive("--rtol", a.rtol.unwrap_or(1e-10));
-        let atol = || positive("--atol", a.atol.unwrap_or(1e-12));
+        let rtol = || positive("--rtol", a.rtol.unwrap_or(simulate::DEFAULT_RTOL));
+        let atol = || positive("--atol", a.atol.unwrap_or(simulate::DEFAULT_ATOL));
         match a.method.unwrap_or(MethodArg::Dopri5) {
             MethodArg::Dopri5 => Method::Dopri5 { rtol: rtol()?, atol: atol()? },
+            MethodArg::Bs3 => Method::Bs3 { rtol: rtol()?, atol: atol()? },
             MethodArg::Dop853 => Method::Dop853 { rtol: rtol()?, atol: atol()? },
             MethodArg::Rk4 => Method::Rk4 { h: positive("--step", a.step.unwrap_or(1e-3))? },
         }

@@ -234,8 +234,26 @@ fn moments_beat_pointwise_stages_on_kinks() {
         assert_eq!(n1, n2);
         assert!(averaged * 3.0 < pointwise, "h = {h}: averaged {averaged:e}, pointwise {pointwise:e}");
     }
-    let (default, _) = final_error(&sys, Method::Dopri5 { rtol: 1e-10, atol: 1e-12 }, Averaging::Auto, &reference);
-    assert!(default < 1e-6, "defaults: {default:e}");
+    let (dopri5, _) = final_error(&sys, Method::Dopri5 { rtol: 1e-10, atol: 1e-12 }, Averaging::Auto, &reference);
+    assert!(dopri5 < 1e-6, "dopri5 + moments: {dopri5:e}");
+    // bs3 (4 stages a step) under the same cap: within the same bound.
+    let (bs3, _) = final_error(&sys, Method::Bs3 { rtol: 1e-7, atol: 1e-12 }, Averaging::Auto, &reference);
+    assert!(bs3 < 1e-6, "bs3 + moments: {bs3:e} (dopri5 + moments {dopri5:e})");
+}
+
+/// The averaged solution converges to the pointwise one as the steps shrink: on kinks like
+/// `h²` (the softmax's curvature), so halving the step divides the error by about 4.
+#[test]
+fn averaging_converges_to_the_pointwise_solution() {
+    use attncert::simulate::{simulate_full, Averaging, KernelChoice, Method};
+    let sys = kinked_system(true);
+    let tight = Method::Dop853 { rtol: 1e-13, atol: 1e-15 };
+    let reference = simulate_full(&sys, tight, KernelChoice::Reduced, Averaging::Off, &[20.0]).unwrap().final_state;
+    let errs: Vec<f64> = [0.2, 0.1, 0.05].iter().map(|&h| final_error(&sys, Method::Rk4 { h }, Averaging::Moments(2), &reference).0).collect();
+    println!("averaged rk4 errors at h = 0.2, 0.1, 0.05: {errs:?}");
+    for w in errs.windows(2) {
+        assert!(w[0] / w[1] > 3.0, "{errs:?}");
+    }
 }
 
 /// On smooth coefficients the averaged problem keeps RK4's order 4 (the projection's local error

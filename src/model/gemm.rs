@@ -101,6 +101,43 @@ impl<'a> ViewMut<'a> {
     }
 }
 
+/// `c[..j1, J] (+)= a[..j1, ..j1]·b[..j1, J]` for every column block `J = [j0, j1)` of `blocks`
+/// (`a`, `b`, `c` square `ℓ×ℓ`; `accumulate`: add to `c`, else overwrite); the rest of `c` is
+/// left alone. With `b` upper triangular (the reduced kernel's `Φ`, or a transposed attention
+/// matrix, under causal attention) this is exactly rows `..j1` of `(a·b)[:, J]`:
+/// `(a·b)_ij = Σ_{k ≤ j} a_ik b_kj` and `j < j1`. If `a` is upper triangular too, the rows from
+/// `j1` on of that block are zero, so it is all of it. One block `[0, ℓ)` is the full product.
+/// The blocks go to faer as views (small ones to a plain loop, as in [`gemm`]).
+pub fn leading_block_products(a: MatRef<'_, f64>, b: MatRef<'_, f64>, accumulate: bool, blocks: &[(usize, usize)], c: &mut DMatrix<f64>) {
+    let (m, n) = c.shape();
+    assert!(a.nrows() == m && a.ncols() == m && b.nrows() == m && b.ncols() == n, "leading_block_products: shapes do not match");
+    let mut dst = MatMut::from_column_major_slice_mut(c.as_mut_slice(), m, n);
+    for &(j0, j1) in blocks {
+        let nb = j1 - j0;
+        if j1 * j1 * nb <= SMALL {
+            for j in j0..j1 {
+                for i in 0..j1 {
+                    let dot: f64 = (0..j1).map(|k| a[(i, k)] * b[(k, j)]).sum();
+                    dst[(i, j)] = if accumulate { dst[(i, j)] + dot } else { dot };
+                }
+            }
+            continue;
+        }
+        let accum = if accumulate { Accum::Add } else { Accum::Replace };
+        let c_blk = dst.as_mut().submatrix_mut(0, j0, j1, nb);
+        matmul(c_blk, accum, a.submatrix(0, 0, j1, j1), b.submatrix(0, j0, j1, nb), 1.0, Par::Seq);
+    }
+}
+
+/// The faer view of a stored matrix, transposed or not (no copy).
+pub fn view(a: &DMatrix<f64>, op: Op) -> MatRef<'_, f64> {
+    let m = MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols());
+    match op {
+        Op::N => m,
+        Op::T => m.transpose(),
+    }
+}
+
 /// Below this many multiply–adds (`m·n·k`) a plain loop beats faer's packing and planning
 /// (measured on fuzz campaigns of `ℓ ≤ 6`, `d ≤ 4`: a third of the time went to
 /// `nano_gemm`'s copy and plan for products of a few dozen entries).

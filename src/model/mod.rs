@@ -2,6 +2,7 @@
 //! (`reference`), and the misalignment and Lyapunov functions (`lyapunov`, with the float
 //! [`Monitors`] that decide which of them apply to a system).
 
+pub mod fastexp;
 pub mod gemm;
 pub mod kernel;
 pub mod lyapunov;

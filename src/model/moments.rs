@@ -189,24 +189,16 @@ fn has_kink(node: &Node) -> bool {
 /// The closed forms cancel for small `x` (`j_2` loses `ε/x⁴`), so below 1 the power series
 /// (`j_n = x^n/(2n+1)!! Σ_m (−x²/2)^m / (m! (2n+3)(2n+5)…(2n+2m+1))`, 12 terms: the remainder
 /// is below `(1/2)^12/12! ≈ 5e-13` of the first term… times `x^24`, far below rounding).
+/// The series is summed by Horner's rule in `x²` from a table of its coefficients (this runs
+/// for each of the 1000 coefficients of the Section 7.4 system at every step: no divisions).
 fn bessel3(x: f64) -> [f64; 3] {
     let ax = x.abs();
     let mut j = if ax < 1.0 {
-        let mut out = [0.0; 3];
-        let z = -0.5 * ax * ax;
-        let mut lead = 1.0; // x^n / (2n+1)!!
-        for (n, o) in out.iter_mut().enumerate() {
-            if n > 0 {
-                lead *= ax / (2 * n + 1) as f64;
-            }
-            let (mut term, mut sum) = (1.0, 1.0);
-            for m in 1..12 {
-                term *= z / (m as f64 * (2 * n + 2 * m + 1) as f64);
-                sum += term;
-            }
-            *o = lead * sum;
-        }
-        out
+        let x2 = ax * ax;
+        let sum = |c: &[f64; SERIES_TERMS]| c.iter().rev().fold(0.0, |acc, &cm| acc * x2 + cm);
+        let s = &*BESSEL_SERIES;
+        // Leading factors x^n / (2n+1)!!.
+        [sum(&s[0]), ax / 3.0 * sum(&s[1]), x2 / 15.0 * sum(&s[2])]
     } else {
         let (s, c) = ax.sin_cos();
         let j0 = s / ax;
@@ -219,6 +211,22 @@ fn bessel3(x: f64) -> [f64; 3] {
     }
     j
 }
+
+const SERIES_TERMS: usize = 12;
+
+/// `BESSEL_SERIES[n][m] = (−1/2)^m / (m! (2n+3)(2n+5)…(2n+2m+1))`: the coefficient of `x^{2m}`
+/// in `j_n(x)·(2n+1)!!/x^n`.
+static BESSEL_SERIES: std::sync::LazyLock<[[f64; SERIES_TERMS]; 3]> = std::sync::LazyLock::new(|| {
+    let mut c = [[0.0; SERIES_TERMS]; 3];
+    for (n, row) in c.iter_mut().enumerate() {
+        let mut term = 1.0;
+        for (m, cm) in row.iter_mut().enumerate() {
+            *cm = term;
+            term *= -0.5 / ((m + 1) as f64 * (2 * n + 2 * m + 3) as f64);
+        }
+    }
+    c
+});
 
 /// `∫_{−1}^{1} sin(u + Hσ) σ^k dσ` for `k = 0, 1, 2`.
 fn sin_power_moments(u: f64, hh: f64) -> [f64; 3] {

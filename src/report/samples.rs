@@ -35,6 +35,7 @@ pub fn describe_method(m: Method) -> String {
     match m {
         Method::Rk4 { h } => format!("rk4 (h = {h})"),
         Method::Dopri5 { rtol, atol } => format!("dopri5 (rtol = {rtol:e}, atol = {atol:e})"),
+        Method::Bs3 { rtol, atol } => format!("bs3 (rtol = {rtol:e}, atol = {atol:e})"),
         Method::Dop853 { rtol, atol } => format!("dop853 (rtol = {rtol:e}, atol = {atol:e})"),
         Method::Discrete { tau } => format!("discrete layer map (tau = {tau})"),
     }
@@ -52,6 +53,7 @@ fn method_json(m: Method) -> Value {
     match m {
         Method::Rk4 { h } => json!({ "name": "rk4", "h": h }),
         Method::Dopri5 { rtol, atol } => json!({ "name": "dopri5", "rtol": rtol, "atol": atol }),
+        Method::Bs3 { rtol, atol } => json!({ "name": "bs3", "rtol": rtol, "atol": atol }),
         Method::Dop853 { rtol, atol } => json!({ "name": "dop853", "rtol": rtol, "atol": atol }),
         Method::Discrete { tau } => json!({ "name": "discrete", "tau": tau }),
     }

@@ -23,6 +23,10 @@ pub enum Method {
     Rk4 { h: f64 },
     /// Dormand–Prince 5(4), adaptive, dense output at the sample times.
     Dopri5 { rtol: f64, atol: f64 },
+    /// Bogacki–Shampine 3(2), adaptive, cubic dense output: 4 evaluations a step (not the
+    /// default on step-averaged problems: at the step cap its third-order error is larger than
+    /// the averaging's, see the README's Benchmark).
+    Bs3 { rtol: f64, atol: f64 },
     /// Dormand–Prince 8(5,3) (DOP853), adaptive, 7th-order dense output: fewer steps at tight
     /// tolerances.
     Dop853 { rtol: f64, atol: f64 },
@@ -57,6 +61,11 @@ pub enum Averaging {
 
 /// The number of moments `Averaging::Auto` uses (chosen by `bench/work_precision.py`).
 pub const DEFAULT_MOMENTS: usize = 2;
+
+/// The default tolerances of the adaptive methods (`simulate`'s `--rtol`, `--atol`). On
+/// step-averaged problems the step cap (`Reduced::step_cap`) binds at this `rtol`.
+pub const DEFAULT_RTOL: f64 = 1e-10;
+pub const DEFAULT_ATOL: f64 = 1e-12;
 
 /// The kernel in use, with its state layout.
 enum Fast {
@@ -353,7 +362,7 @@ pub fn check_work(sys: &System, method: Method, times: &[f64]) -> Result<()> {
                 )));
             }
         }
-        Method::Dopri5 { .. } | Method::Dop853 { .. } => {}
+        Method::Dopri5 { .. } | Method::Bs3 { .. } | Method::Dop853 { .. } => {}
     }
     let boundaries = sys.layer_boundaries_before(t_end);
     if !matches!(method, Method::Discrete { .. }) && (boundaries.is_nan() || boundaries > MAX_BREAKPOINTS as f64) {
@@ -456,7 +465,7 @@ fn sampled(
             }
             (Stats { steps: k, rejected: 0, rhs_evals: fast.evals() }, max_drift)
         }
-        Method::Rk4 { .. } | Method::Dopri5 { .. } | Method::Dop853 { .. } => {
+        Method::Rk4 { .. } | Method::Dopri5 { .. } | Method::Bs3 { .. } | Method::Dop853 { .. } => {
             let step_cap = match (&fast, moments) {
                 (Fast::Reduced(r), Some(_)) => r.step_cap(),
                 _ => None,
@@ -478,6 +487,9 @@ fn sampled(
             let result = match method {
                 Method::Rk4 { h } => ode::rk4(&mut flow, 0.0, x0.as_slice(), h, times, out),
                 Method::Dop853 { rtol, atol } => ode::dop853(&mut flow, 0.0, x0.as_slice(), times, &tol(rtol, atol), out),
+                Method::Bs3 { rtol, atol } => {
+                    ode::bs3(&mut flow, 0.0, x0.as_slice(), times, &tol(rtol, atol), ode::FsalPolicy::ReuseWithinTolerance, out)
+                }
                 // DOPRI5 keeps its last stage after the re-projection when the projection moved the
                 // state by less than the error tolerance (ode::FsalPolicy): one evaluation fewer per
                 // step, at an error below what the step control already accepts.
@@ -506,6 +518,7 @@ fn ode_error(e: ode::OdeError, method: Method) -> Error {
     let name = match method {
         Method::Rk4 { .. } => "rk4",
         Method::Dopri5 { .. } => "dopri5",
+        Method::Bs3 { .. } => "bs3",
         Method::Dop853 { .. } => "dop853",
         Method::Discrete { .. } => "discrete",
     };

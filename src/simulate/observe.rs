@@ -72,6 +72,7 @@ pub fn observe(sys: &System, method: Method, times: &[f64], budget: u64, mut f: 
                 Method::Rk4 { h } => ode::rk4(&mut flow, t, x.as_slice(), h, &[next], out),
                 Method::Dop853 { rtol, atol } => ode::dop853(&mut flow, t, x.as_slice(), &[next], &tol(rtol, atol), out),
                 Method::Dopri5 { rtol, atol } => ode::dopri5_with(&mut flow, t, x.as_slice(), &[next], &tol(rtol, atol), ode::FsalPolicy::ReuseWithinTolerance, out),
+                Method::Bs3 { rtol, atol } => ode::bs3(&mut flow, t, x.as_slice(), &[next], &tol(rtol, atol), ode::FsalPolicy::ReuseWithinTolerance, out),
                 // Handled above, before the flow was built.
                 Method::Discrete { .. } => Ok(Stats::default()),
             };

@@ -10,6 +10,8 @@
 //!   controller of Hairer–Nørsett–Wanner (`DOPRI5` defaults: safety 0.9, factor bounds
 //!   [0.2, 10], β = 0.04), Hairer's automatic initial step, and the 4th-order continuous
 //!   extension (dense output) for the output times.
+//! * [`bs3`]: Bogacki–Shampine 3(2), same driver and controller, cubic Hermite dense output:
+//!   4 evaluations per step (3 with FSAL), for loose tolerances.
 //! * [`dop853`] / [`dop853_with`]: Dormand–Prince 8(5,3) (Hairer's DOP853: same driver,
 //!   DOP853's error estimate and controller defaults, 7th-order dense output). Much cheaper
 //!   than DOPRI5 at tight tolerances (≲ 1e-10).
@@ -984,6 +986,129 @@ pub fn dopri5_with<S: OdeSystem>(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bogacki–Shampine 3(2)
+// ---------------------------------------------------------------------------------------------
+
+/// Coefficients of the Bogacki–Shampine 3(2) pair (Bogacki & Shampine 1989; MATLAB's `ode23`).
+mod bs {
+    pub const C2: f64 = 1.0 / 2.0;
+    pub const C3: f64 = 3.0 / 4.0;
+    pub const A21: f64 = 1.0 / 2.0;
+    pub const A32: f64 = 3.0 / 4.0;
+    pub const B1: f64 = 2.0 / 9.0;
+    pub const B2: f64 = 1.0 / 3.0;
+    pub const B3: f64 = 4.0 / 9.0;
+    // Third-order solution minus the embedded second-order one (7/24, 1/4, 1/3, 1/8).
+    pub const E1: f64 = 2.0 / 9.0 - 7.0 / 24.0;
+    pub const E2: f64 = 1.0 / 3.0 - 1.0 / 4.0;
+    pub const E3: f64 = 4.0 / 9.0 - 1.0 / 3.0;
+    pub const E4: f64 = -1.0 / 8.0;
+}
+
+struct Bs3 {
+    c: Core,
+    k2: Vec<f64>,
+    k3: Vec<f64>,
+}
+
+impl Bs3 {
+    fn new(y0: &[f64]) -> Self {
+        let n = y0.len();
+        Bs3 { c: Core::new(y0), k2: vec![0.0; n], k3: vec![0.0; n] }
+    }
+}
+
+impl Scheme for Bs3 {
+    const ORDER: i32 = 3;
+    // The PI controller's β: HNW II.4 suggest about 0.4/k with k = 3 the error's order; like
+    // DOPRI5's 0.04 (k = 5) we take a bit less, so the proportional part dominates.
+    const BETA: f64 = 0.08;
+    const EXPO1: f64 = 1.0 / 3.0 - 0.08 * 0.75;
+    const FAC_MIN: f64 = 0.2;
+    const FAC_MAX: f64 = 5.0;
+
+    fn core(&mut self) -> &mut Core {
+        &mut self.c
+    }
+
+    fn trial<S: OdeSystem>(&mut self, sys: &mut S, stats: &mut Stats, sp: &Span, tol: &Tolerances) -> f64 {
+        use bs::*;
+        let n = self.c.y.len();
+        let h = sp.h;
+        let c = &mut self.c;
+        let (y, k1) = (&c.y[..n], &c.k1[..n]);
+        {
+            let ys = &mut c.ys[..n];
+            for i in 0..n {
+                ys[i] = y[i] + h * (A21 * k1[i]);
+            }
+        }
+        eval(sys, stats, sp.at(C2), &c.ys, &mut self.k2);
+        {
+            let (ys, k2) = (&mut c.ys[..n], &self.k2[..n]);
+            for i in 0..n {
+                ys[i] = y[i] + h * (A32 * k2[i]);
+            }
+        }
+        eval(sys, stats, sp.at(C3), &c.ys, &mut self.k3);
+        {
+            let (yn, k2, k3) = (&mut c.ynew[..n], &self.k2[..n], &self.k3[..n]);
+            for i in 0..n {
+                yn[i] = y[i] + h * (B1 * k1[i] + B2 * k2[i] + B3 * k3[i]);
+            }
+        }
+        // The FSAL stage: needed by the error estimate, so evaluated with every trial.
+        eval(sys, stats, sp.at(1.0), &c.ynew, &mut c.kf);
+        c.kf_ready = true;
+        let (yn, k2, k3, k4) = (&c.ynew[..n], &self.k2[..n], &self.k3[..n], &c.kf[..n]);
+        let mut acc = 0.0;
+        for i in 0..n {
+            let e = h * (E1 * k1[i] + E2 * k2[i] + E3 * k3[i] + E4 * k4[i]);
+            let r = e / weight(tol.atol, tol.rtol, y[i], yn[i]);
+            acc += r * r;
+        }
+        if n == 0 {
+            0.0
+        } else {
+            (acc / n as f64).sqrt()
+        }
+    }
+
+    /// Cubic Hermite interpolation of `(y, k1)` and `(ynew, k4)`: third order, like the step.
+    fn dense<S: OdeSystem>(&mut self, _sys: &mut S, _stats: &mut Stats, sp: &Span, theta: f64, yout: &mut [f64]) {
+        let n = self.c.y.len();
+        let h = sp.h;
+        let (y, yn, k1, k4, yout) = (&self.c.y[..n], &self.c.ynew[..n], &self.c.k1[..n], &self.c.kf[..n], &mut yout[..n]);
+        let th1 = 1.0 - theta;
+        for i in 0..n {
+            // The same Hermite form as DOPRI5's dense output without its fourth-order term.
+            let ydiff = yn[i] - y[i];
+            let bspl = h * k1[i] - ydiff;
+            let c3 = ydiff - h * k4[i] - bspl;
+            yout[i] = y[i] + theta * (ydiff + th1 * (bspl + theta * c3));
+        }
+    }
+}
+
+/// Bogacki–Shampine 3(2): 4 evaluations per accepted step (3 with FSAL on a smooth,
+/// unprojected problem), the same PI step-size control and RMS error norm as [`dopri5`], cubic
+/// Hermite dense output. On step-averaged problems (`model::moments`, no FSAL: each step has
+/// its own averaged problem) a step costs 4 evaluations instead of DOPRI5's 7; it is not the
+/// default there because at the averaging's step cap its own third-order error is not
+/// negligible (the README's Benchmark: more steps for the same accuracy on Section 7.4).
+pub fn bs3<S: OdeSystem>(
+    sys: &mut S,
+    t0: f64,
+    y0: &[f64],
+    outputs: &[f64],
+    tol: &Tolerances,
+    fsal: FsalPolicy,
+    mut out: impl FnMut(f64, &[f64]),
+) -> Result<Stats, OdeError> {
+    adaptive(sys, t0, y0, outputs, tol, fsal, Bs3::new, &mut out)
+}
+
+// ---------------------------------------------------------------------------------------------
 // DOP853
 // ---------------------------------------------------------------------------------------------
 
@@ -1558,6 +1683,115 @@ mod tests {
             assert!(e < prev);
             prev = e;
         }
+    }
+
+    // ---- Bogacki–Shampine 3(2) ----
+
+    fn run_bs3<S: OdeSystem>(sys: &mut S, t0: f64, y0: &[f64], outs: &[f64], tol: &Tolerances) -> (Trace, Stats) {
+        let mut tr = Vec::new();
+        let st = bs3(sys, t0, y0, outs, tol, FsalPolicy::Recompute, |t, y| tr.push((t, y.to_vec()))).expect("bs3 failed");
+        (tr, st)
+    }
+
+    #[test]
+    fn bs3_matches_exact_solutions_and_dense_output() {
+        let tol = Tolerances::new(1e-10, 1e-12);
+        let (tr, st) = run_bs3(&mut Decay, 0.0, &[1.0], &[10.0], &tol);
+        let e = rel(tr[0].1[0], (-10.0f64).exp());
+        println!("bs3 decay: rel err {e:.2e}, {st:?}");
+        // Error per unit step, ~5000 steps: the global error is a few hundred rtol.
+        assert!(e < 1e-7, "decay {e}");
+        let (r, k, y0) = (1.5, 3.0, 0.1);
+        let (tr, _) = run_bs3(&mut Logistic { r, k }, 0.0, &[y0], &[8.0], &tol);
+        let e = rel(tr[0].1[0], logistic_exact(r, k, y0, 8.0));
+        assert!(e < 1e-7, "logistic {e}");
+        // Dense output at 1000 points: the cubic Hermite interpolant is third order, like the
+        // step, so it stays within a small multiple of the tolerance.
+        let outs: Vec<f64> = (1..=1000).map(|i| i as f64 * 0.01).collect();
+        for rtol in [1e-5, 1e-9] {
+            let tol = Tolerances::new(rtol, rtol * 1e-2);
+            let (tr, st) = run_bs3(&mut CosGrowth, 0.0, &[1.0], &outs, &tol);
+            let (_, st_single) = run_bs3(&mut CosGrowth, 0.0, &[1.0], &[10.0], &tol);
+            assert_eq!(st, st_single, "outputs must not change the steps");
+            let worst = tr.iter().map(|(t, y)| rel(y[0], t.sin().exp())).fold(0.0, f64::max);
+            println!("bs3 dense output rtol {rtol:e}: worst rel err {worst:.2e}, {st:?}");
+            assert!(worst < 50.0 * rtol, "rtol {rtol}: {worst}");
+        }
+        // With projection onto the circle.
+        let outs: Vec<f64> = (0..=200).map(|i| i as f64 * 0.05).collect();
+        let (tr, _) = run_bs3(&mut osc(true), 0.0, &[1.0, 0.0], &outs, &Tolerances::new(1e-10, 1e-12));
+        for (t, y) in &tr {
+            assert!((y[0].hypot(y[1]) - 1.0).abs() < 4.0 * f64::EPSILON, "radius at {t}");
+            assert!((y[0] - t.cos()).abs() < 1e-7 && (y[1] + t.sin()).abs() < 1e-7, "t={t}");
+        }
+    }
+
+    /// With a fixed step (every step accepted), halving it divides the global error by 2³.
+    #[test]
+    fn bs3_fixed_step_order_three() {
+        let err_at = |h: f64| {
+            let tol = Tolerances { h_init: Some(h), h_max: h, ..Tolerances::new(1.0, 1.0) };
+            let mut y = 0.0;
+            let st = bs3(&mut CosGrowth, 0.0, &[1.0], &[5.0], &tol, FsalPolicy::Recompute, |_, v| y = v[0]).unwrap();
+            assert_eq!((st.rejected, st.steps), (0, (5.0 / h).round() as u64));
+            (y - 5.0f64.sin().exp()).abs()
+        };
+        let (e1, e2) = (err_at(0.05), err_at(0.025));
+        println!("bs3 fixed step: {e1:.3e} / {e2:.3e} = {:.2} (expect 8)", e1 / e2);
+        assert!((7.0..9.2).contains(&(e1 / e2)), "{}", e1 / e2);
+    }
+
+    /// The error estimate is the second-order solution's local error: it shrinks like h³, and
+    /// it bounds the (third-order) step's true local error with a wide margin.
+    #[test]
+    fn bs3_error_estimate_is_sane() {
+        let est_and_true = |h: f64| {
+            let tol = Tolerances::new(0.0, 1.0); // weights 1: the norm is |estimate|
+            let mut m = Bs3::new(&[1.0]);
+            let mut stats = Stats::default();
+            let t0: f64 = 0.3;
+            let y0 = t0.sin().exp();
+            m.c.y[0] = y0;
+            CosGrowth.rhs(t0, &m.c.y.clone(), &mut m.c.k1);
+            let sp = Span::new(t0, t0 + h, false, false);
+            let est = m.trial(&mut CosGrowth, &mut stats, &sp, &tol);
+            assert_eq!(stats.rhs_evals, 3);
+            (est, (m.c.ynew[0] - (t0 + h).sin().exp()).abs())
+        };
+        let (e1, t1) = est_and_true(0.02);
+        let (e2, t2) = est_and_true(0.01);
+        println!("bs3 estimate {e1:.3e} → {e2:.3e} (ratio {:.2}), true local error {t1:.3e}, {t2:.3e}", e1 / e2);
+        assert!((7.0..9.0).contains(&(e1 / e2)), "estimate ratio {}", e1 / e2);
+        assert!(t1 < 0.1 * e1 && t2 < 0.1 * e2);
+    }
+
+    /// A step-local system (the moment method) re-evaluates the first stage in every trial: 4
+    /// evaluations per attempt, plus the initial derivative and the initial-step probe.
+    #[test]
+    fn bs3_step_local_costs_four_evaluations_per_attempt() {
+        struct Local(u64);
+        impl OdeSystem for Local {
+            fn dim(&self) -> usize {
+                1
+            }
+            fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
+                dy[0] = y[0] * t.cos();
+            }
+            fn begin_step(&mut self, _t0: f64, _t1: f64) {
+                self.0 += 1;
+            }
+            fn step_local(&self) -> bool {
+                true
+            }
+        }
+        let mut sys = Local(0);
+        let (tr, st) = run_bs3(&mut sys, 0.0, &[1.0], &[10.0], &Tolerances::new(1e-8, 1e-10));
+        assert_eq!(st.rhs_evals, 2 + 4 * (st.steps + st.rejected), "{st:?}");
+        assert_eq!(sys.0, st.steps + st.rejected);
+        assert!(rel(tr[0].1[0], 10.0f64.sin().exp()) < 1e-6);
+        // Not step-local: FSAL, 3 per attempt.
+        let (_, st) = run_bs3(&mut CosGrowth, 0.0, &[1.0], &[10.0], &Tolerances::new(1e-8, 1e-10));
+        assert_eq!(st.rhs_evals, 2 + 3 * (st.steps + st.rejected), "{st:?}");
     }
 
     // ---- DOP853 ----
