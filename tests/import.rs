@@ -406,3 +406,28 @@ fn side_file_content_is_bound_by_its_hash() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("heads[0].P.product[0].sha256: expected the SHA-256 of tiny-bert.safetensors as 64 hexadecimal digits"), "{err}");
 }
+
+/// A side file must be a regular file below the system file's directory: a FIFO is refused
+/// before it is opened (opening one would block `check` for ever), and a symbolic link that
+/// resolves outside the directory is refused (found by the red team).
+#[cfg(unix)]
+#[test]
+fn side_files_that_are_fifos_or_escaping_links_are_refused() {
+    let (tmp, out) = import("tiny-bert");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let side = "tiny-bert.safetensors";
+    assert!(text.contains(side), "the import names its side file {side}");
+    let fifo = tmp.path().join("fifo.safetensors");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    std::fs::write(tmp.path().join("fifo.toml"), text.replace(side, "fifo.safetensors")).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "fifo.toml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a regular file"), "{err}");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(tmp.path().join(side), outside.path().join(side)).unwrap();
+    std::os::unix::fs::symlink(outside.path(), tmp.path().join("elsewhere")).unwrap();
+    std::fs::write(tmp.path().join("link.toml"), text.replace(side, &format!("elsewhere/{side}"))).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "link.toml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("resolves (through a symbolic link) outside the system file's directory"), "{err}");
+}

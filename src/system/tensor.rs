@@ -285,7 +285,16 @@ pub fn relative_to(system_file: &Path, rel: &str) -> Result<PathBuf, String> {
     if rel.is_empty() || !plain {
         return Err(format!("the tensor file '{rel}' must be a relative path below the system file's directory (no '..', no absolute path)"));
     }
-    Ok(system_file.parent().map_or_else(|| p.to_path_buf(), |dir| dir.join(p)))
+    let path = system_file.parent().map_or_else(|| p.to_path_buf(), |dir| dir.join(p));
+    let dir = system_file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // A symbolic link inside the directory could still point anywhere: where the file exists,
+    // its resolved path must lie below the resolved directory (a missing file fails on reading).
+    if let (Ok(real), Ok(real_dir)) = (std::fs::canonicalize(&path), std::fs::canonicalize(dir)) {
+        if !real.starts_with(&real_dir) {
+            return Err(format!("the tensor file '{rel}' resolves (through a symbolic link) outside the system file's directory"));
+        }
+    }
+    Ok(path)
 }
 
 /// The largest side file read: the largest factor (`4·MAX_FACTOR_ENTRIES` f64 values) and its header.
@@ -364,6 +373,11 @@ pub fn side_file(path: &Path) -> Result<Rc<SideFile>, String> {
 
 /// The bytes of a side file: a regular file of at most [`MAX_TENSOR_FILE_BYTES`].
 fn read_side_file(path: &Path) -> Result<Vec<u8>, String> {
+    // Checked before opening too: opening a FIFO (or a link to one) would block for ever.
+    let kind = std::fs::metadata(path).map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
+    if !kind.is_file() {
+        return Err(format!("the tensor file {} is not a regular file", path.display()));
+    }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
     let meta = file.metadata().map_err(|e| format!("cannot read the tensor file {}: {e}", path.display()))?;
     if !meta.is_file() {
