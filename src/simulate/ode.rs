@@ -355,6 +355,22 @@ fn eval<S: OdeSystem>(sys: &mut S, stats: &mut Stats, t: f64, y: &[f64], dy: &mu
     sys.rhs(t, y, dy);
 }
 
+/// The embedded pairs' error norm: the root mean square of the error estimate `e(i)` of each
+/// component over its weight (0 for an empty state).
+fn rms_error(tol: &Tolerances, y: &[f64], yn: &[f64], e: impl Fn(usize) -> f64) -> f64 {
+    let n = y.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let acc: f64 = (0..n)
+        .map(|i| {
+            let r = e(i) / weight(tol.atol, tol.rtol, y[i], yn[i]);
+            r * r
+        })
+        .sum();
+    (acc / n as f64).sqrt()
+}
+
 /// Error weight `atol + rtol·max(|a|, |b|)`.
 #[inline]
 fn weight(atol: f64, rtol: f64, a: f64, b: f64) -> f64 {
@@ -923,17 +939,7 @@ impl Scheme for Dopri5 {
         eval(sys, stats, sp.at(1.0), &c.ynew, &mut c.kf);
         c.kf_ready = true;
         let (yn, k3, k4, k5, k6, k7) = (&c.ynew[..n], &self.k3[..n], &self.k4[..n], &self.k5[..n], &self.k6[..n], &c.kf[..n]);
-        let mut acc = 0.0;
-        for i in 0..n {
-            let e = h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
-            let r = e / weight(tol.atol, tol.rtol, y[i], yn[i]);
-            acc += r * r;
-        }
-        if n == 0 {
-            0.0
-        } else {
-            (acc / n as f64).sqrt()
-        }
+        rms_error(tol, y, yn, |i| h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]))
     }
 
     fn dense<S: OdeSystem>(&mut self, _sys: &mut S, _stats: &mut Stats, sp: &Span, theta: f64, yout: &mut [f64]) {
@@ -1061,17 +1067,7 @@ impl Scheme for Bs3 {
         eval(sys, stats, sp.at(1.0), &c.ynew, &mut c.kf);
         c.kf_ready = true;
         let (yn, k2, k3, k4) = (&c.ynew[..n], &self.k2[..n], &self.k3[..n], &c.kf[..n]);
-        let mut acc = 0.0;
-        for i in 0..n {
-            let e = h * (E1 * k1[i] + E2 * k2[i] + E3 * k3[i] + E4 * k4[i]);
-            let r = e / weight(tol.atol, tol.rtol, y[i], yn[i]);
-            acc += r * r;
-        }
-        if n == 0 {
-            0.0
-        } else {
-            (acc / n as f64).sqrt()
-        }
+        rms_error(tol, y, yn, |i| h * (E1 * k1[i] + E2 * k2[i] + E3 * k3[i] + E4 * k4[i]))
     }
 
     /// Cubic Hermite interpolation of `(y, k1)` and `(ynew, k4)`: third order, like the step.
