@@ -7,7 +7,10 @@
 //!    wall time, steps, evaluations, E(50), E(150) and the drift off E_W before re-projection.
 //!
 //! The defaults are the paper's Section 7.4 system (50 tokens, d = 500, two heads). One core:
-//! the GEMM (matrixmultiply) is single-threaded; `--runs` parallelism is across trajectories.
+//! `--runs` parallelism is across trajectories, except that a stacked layer (every head a
+//! constant product, as `attncert import` writes) of at least 2^20 multiply–adds per
+//! evaluation runs in two parts of heads on two cores (`model::kernel`). An imported layer is
+//! measured with `cargo bench --bench fastpath -- layer3.toml`.
 //! bench/numpy_baseline.py measures the same two figures with NumPy/SciPy.
 
 use std::path::PathBuf;
@@ -38,7 +41,8 @@ fn main() {
     let y = model::initial_state(&sys);
     let mut batched = Kernel::new(&sys);
     let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
-    let per_sec = rate(|k| batched.rhs(0.1 * k as f64, &y, &mut dy));
+    // On a thread of rayon's pool, as `simulate` runs (a split layer forks with rayon::join).
+    let per_sec = rayon::scope(|_| rate(|k| batched.rhs(0.1 * k as f64, &y, &mut dy)));
     println!("batched kernel: {per_sec:.0} rhs evaluations per second ({:.3} ms each)", 1e3 / per_sec);
     let reduced = Reduced::new(&sys, &y);
     if let Some(mut r) = reduced {

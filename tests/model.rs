@@ -326,13 +326,20 @@ proptest! {
         prop_assert!(fast.is_stacked());
         let mut slow = Kernel::per_head(&sys);
         prop_assert!(!slow.is_stacked());
-        let (mut a, mut b) = (DMatrix::zeros(sys.dim, sys.tokens), DMatrix::zeros(sys.dim, sys.tokens));
+        // Split into two parts of heads under rayon::join wherever there are two heads.
+        let mut split = Kernel::with_fork_min(&sys, 0);
+        prop_assert_eq!(split.stacked_parts(), if sys.heads.len() >= 2 { 2 } else { 1 });
+        let (mut a, mut b, mut c) = (DMatrix::zeros(sys.dim, sys.tokens), DMatrix::zeros(sys.dim, sys.tokens), DMatrix::zeros(sys.dim, sys.tokens));
         fast.rhs(t, &y, &mut a);
         slow.rhs(t, &y, &mut b);
+        split.rhs(t, &y, &mut c);
         let plain = reference_rhs(&sys, t, &y);
         let scale = 1.0 + plain.abs().max();
         prop_assert!((&a - &plain).abs().max() <= 1e-12 * scale, "stacked {a} plain {plain}");
         prop_assert!((&a - &b).abs().max() <= 1e-12 * scale, "stacked {a} per head {b}");
+        prop_assert!((&c - &plain).abs().max() <= 1e-12 * scale, "split {c} plain {plain}");
+        let mut yc = y.clone();
+        split.layer(t, tau, &mut yc);
         // A second evaluation reuses the workspaces: same numbers.
         let mut again = DMatrix::zeros(sys.dim, sys.tokens);
         fast.rhs(t, &y, &mut again);
@@ -341,6 +348,7 @@ proptest! {
         fast.layer(t, tau, &mut ya);
         slow.layer(t, tau, &mut yb);
         prop_assert!((&ya - &yb).abs().max() <= 1e-12, "layer: stacked {ya} per head {yb}");
+        prop_assert!((&yc - &yb).abs().max() <= 1e-12, "layer: split {yc} per head {yb}");
     }
 }
 

@@ -20,6 +20,7 @@
 use nalgebra::DMatrix;
 
 use super::gemm::{gemm, gemm_view, Op, View, ViewMut};
+use super::packed::{Packed, Strided};
 use crate::system::expr::Expr;
 use crate::system::matrix::layer_index;
 use crate::system::{Attention, MatrixFn, Normalization, System};
@@ -190,25 +191,73 @@ struct Block {
 /// MiniLM (`d = 384`, 12 heads of `k = 32`, `ℓ = 16`) the two GEMMs are `16×384×1152` and
 /// `384×384×16`, instead of 48 thin products (`32×384×16`, `384×32×16`) and 24 `ℓ×d×ℓ` ones.
 /// The scale `s` of `s·A·B` is folded into `A` (and into `C`): a rounding of `s·a_ij`, within
-/// the fast path's promise (no particular summation order).
+/// the fast path's promise (no particular summation order). Both products use constant left
+/// factors packed once (`model::packed`).
+///
+/// A large layer (at least [`FORK_MIN`] multiply–adds per evaluation, two heads or more) is cut
+/// into two [`Part`]s of consecutive heads, each with its own stacked factors and workspaces;
+/// they run under one `rayon::join` (one fork per evaluation: a fork may have to wake the other
+/// core, which costs tens of microseconds) and `Ẏ` is their sum. The cut depends on the system
+/// only, not on the thread count, so the bits are the same on one core or two.
 struct Stacked {
-    /// `G` (`d×N`): per head the columns of `A_η`, the rows of `B_η`, the rows of `D_η`.
-    g: DMatrix<f64>,
-    /// `C` (`d×Σk_u`): the columns of every `C_η`.
-    c: DMatrix<f64>,
+    parts: Vec<Part>,
+    /// The second part's `Σ_η U_η Y α_ηᵀ` (`d×ℓ`), added to the first's.
+    second: DMatrix<f64>,
+}
+
+/// Multiply–adds per evaluation from which a stacked layer is split across two threads.
+const FORK_MIN: usize = 1 << 20;
+
+/// Some consecutive heads of a [`Stacked`] kernel.
+struct Part {
+    /// `Gᵀ` (`N×d`, packed): `G` has per head the columns of `A_η`, the rows of `B_η`, the rows
+    /// of `D_η`. `X = Yᵀ·G` is computed as `Xᵀ = Gᵀ·Y`, written straight into `X`.
+    gt: Packed,
+    /// `C` (`d×Σk_u`, packed): the columns of every `C_η`.
+    c: Packed,
     blocks: Vec<Block>,
-    /// Workspaces: `X` (`ℓ×N`) and `Zᵀ` (`ℓ×Σk_u`).
+    /// Workspaces: `X` (`ℓ×N`), `Zᵀ` (`ℓ×Σk_u`), one head's scores and weights (`ℓ×ℓ`).
     x: DMatrix<f64>,
     zt: DMatrix<f64>,
+    s: DMatrix<f64>,
 }
+
+type ProductForm<'a> = ((f64, &'a DMatrix<f64>, &'a DMatrix<f64>), (f64, &'a DMatrix<f64>, &'a DMatrix<f64>));
 
 impl Stacked {
     /// `None` unless every head's `P` and `U` are constant products (else the per-head path).
-    fn new(heads: &[HeadKernel], d: usize, l: usize) -> Option<Stacked> {
-        let forms: Vec<_> = heads.iter().map(|h| Some((h.p.constant_product()?, h.u.constant_product()?))).collect::<Option<_>>()?;
+    fn new(heads: &[HeadKernel], d: usize, l: usize, fork_min: usize) -> Option<Stacked> {
+        let forms: Vec<ProductForm> = heads.iter().map(|h| Some((h.p.constant_product()?, h.u.constant_product()?))).collect::<Option<_>>()?;
+        let n: usize = forms.iter().map(|((_, a, _), (_, c, _))| 2 * a.ncols() + c.ncols()).sum();
+        let nz: usize = forms.iter().map(|(_, (_, c, _))| c.ncols()).sum();
+        let work = (n + nz) * d * l;
+        let cut = if forms.len() >= 2 && work >= fork_min { forms.len() / 2 } else { forms.len() };
+        let mut parts = vec![Part::new(&forms[..cut], d, l)];
+        if cut < forms.len() {
+            parts.push(Part::new(&forms[cut..], d, l));
+        }
+        Some(Stacked { parts, second: DMatrix::zeros(d, l) })
+    }
+
+    /// `out ← Σ_η U_η Y α_ηᵀ` for the tokens `y`.
+    fn eval(&mut self, y: &DMatrix<f64>, causal: bool, row_sum: f64, out: &mut DMatrix<f64>) {
+        match &mut self.parts[..] {
+            [one] => one.eval(y, causal, row_sum, out),
+            [first, second] => {
+                let buf = &mut self.second;
+                rayon::join(|| first.eval(y, causal, row_sum, out), || second.eval(y, causal, row_sum, buf));
+                *out += &*buf;
+            }
+            _ => unreachable!("a stacked kernel has one or two parts"),
+        }
+    }
+}
+
+impl Part {
+    fn new(forms: &[ProductForm], d: usize, l: usize) -> Part {
         let mut blocks = Vec::with_capacity(forms.len());
         let (mut n, mut nz) = (0, 0);
-        for ((_, a, _), (_, c, _)) in &forms {
+        for ((_, a, _), (_, c, _)) in forms {
             let (k_p, k_u) = (a.ncols(), c.ncols());
             blocks.push(Block { q: n, k_p, v: n + 2 * k_p, k_u, z: nz });
             n += 2 * k_p + k_u;
@@ -222,21 +271,25 @@ impl Stacked {
             g.columns_mut(bl.v, bl.k_u).copy_from(&dv.transpose());
             cm.columns_mut(bl.z, bl.k_u).copy_from(&(*c * *r));
         }
-        Some(Stacked { g, c: cm, blocks, x: DMatrix::zeros(l, n), zt: DMatrix::zeros(l, nz) })
+        let gt = Packed::new(n, d, |i, j| g[(j, i)]);
+        let c = Packed::new(d, nz, |i, j| cm[(i, j)]);
+        Part { gt, c, blocks, x: DMatrix::zeros(l, n), zt: DMatrix::zeros(l, nz), s: DMatrix::zeros(l, l) }
     }
 
-    /// `Zᵀ` for the tokens `y`: every head's attention applied to its values (`s` is the
-    /// `ℓ×ℓ` workspace for one head's scores and weights).
-    fn mix(&mut self, y: &DMatrix<f64>, s: &mut DMatrix<f64>, causal: bool, row_sum: f64) {
-        gemm(1.0, y, Op::T, &self.g, Op::N, 0.0, &mut self.x);
+    /// `out ← Σ_η U_η Y α_ηᵀ` over this part's heads: `Zᵀ` (every head's attention applied to its
+    /// values), then `C·(Zᵀ)ᵀ`.
+    fn eval(&mut self, y: &DMatrix<f64>, causal: bool, row_sum: f64, out: &mut DMatrix<f64>) {
+        let (d, l) = y.shape();
+        self.gt.mul(1.0, y.as_slice(), Strided::col_major(d, l), false, self.x.as_mut_slice(), Strided::transposed(self.gt.rows(), l));
         for bl in &self.blocks {
             let q = View::cols(&self.x, bl.q, bl.k_p);
             let k = View::cols(&self.x, bl.q + bl.k_p, bl.k_p);
-            gemm_view(1.0, q, Op::N, k, Op::T, 0.0, ViewMut::of(s));
-            softmax_rows(s, causal, row_sum);
+            gemm_view(1.0, q, Op::N, k, Op::T, 0.0, ViewMut::of(&mut self.s));
+            softmax_rows(&mut self.s, causal, row_sum);
             let v = View::cols(&self.x, bl.v, bl.k_u);
-            gemm_view(1.0, View::of(s), Op::N, v, Op::N, 0.0, ViewMut::cols(&mut self.zt, bl.z, bl.k_u));
+            gemm_view(1.0, View::of(&self.s), Op::N, v, Op::N, 0.0, ViewMut::cols(&mut self.zt, bl.z, bl.k_u));
         }
+        self.c.mul(1.0, self.zt.as_slice(), Strided::transposed(self.c.cols(), l), false, out.as_mut_slice(), Strided::col_major(d, l));
     }
 }
 
@@ -269,8 +322,14 @@ pub struct Kernel {
 impl Kernel {
     /// The kernel for `sys`: the stacked one when every head is a constant product, else per head.
     pub fn new(sys: &System) -> Kernel {
+        Kernel::with_fork_min(sys, FORK_MIN)
+    }
+
+    /// [`Kernel::new`], with a stacked layer split across two threads from `fork_min`
+    /// multiply–adds per evaluation (tests take 0 to split small systems).
+    pub fn with_fork_min(sys: &System, fork_min: usize) -> Kernel {
         let mut k = Kernel::per_head(sys);
-        k.stacked = Stacked::new(&k.heads, k.d, k.l);
+        k.stacked = Stacked::new(&k.heads, k.d, k.l, fork_min);
         k
     }
 
@@ -307,6 +366,11 @@ impl Kernel {
         self.stacked.is_some()
     }
 
+    /// How many parts (threads) the stacked kernel runs in: 0 when not stacked, else 1 or 2.
+    pub fn stacked_parts(&self) -> usize {
+        self.stacked.as_ref().map_or(0, |s| s.parts.len())
+    }
+
     pub fn dim(&self) -> usize {
         self.d
     }
@@ -336,8 +400,7 @@ impl Kernel {
     pub fn rhs(&mut self, t: f64, y: &DMatrix<f64>, dy: &mut DMatrix<f64>) {
         self.evals += 1;
         if let Some(st) = &mut self.stacked {
-            st.mix(y, &mut self.s, self.causal, self.row_sum);
-            gemm(1.0, &st.c, Op::N, &st.zt, Op::T, 0.0, dy);
+            st.eval(y, self.causal, self.row_sum, dy);
             // c_i = (W y_i)ᵀ v_i with v_i = Σ_η Σ_j α_ij U_η y_j, the column of dy so far.
             let wy = match &self.w {
                 None => y,
@@ -388,8 +451,10 @@ impl Kernel {
         self.evals += 1;
         let mut next = y.clone();
         if let Some(st) = &mut self.stacked {
-            st.mix(y, &mut self.s, self.causal, self.row_sum);
-            gemm(tau, &st.c, Op::N, &st.zt, Op::T, 1.0, &mut next);
+            st.eval(y, self.causal, self.row_sum, &mut self.uy);
+            for (n, u) in next.iter_mut().zip(self.uy.iter()) {
+                *n = tau.mul_add(*u, *n);
+            }
         } else {
             for h in 0..self.heads.len() {
                 self.attention(h, t, y);

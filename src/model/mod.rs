@@ -7,6 +7,7 @@ pub mod gemm;
 pub mod kernel;
 pub mod lyapunov;
 pub mod moments;
+pub mod packed;
 pub mod reduced;
 pub mod reference;
 

@@ -419,7 +419,23 @@ pub fn simulate_tokens(
 }
 
 /// The sampled run; with `keep`, a copy of the tokens at every sample is pushed there.
+///
+/// Run on a thread of rayon's pool (a no-op inside `run_many`, which already is): the packed
+/// products of a large layer (`model::packed`) fork onto the other core with `rayon::join`, and
+/// from outside the pool every fork would be a round trip through the pool's injector with the
+/// calling thread put to sleep and woken (measured: a quarter of the time in the scheduler).
 fn sampled(
+    sys: &System,
+    method: Method,
+    kernel: KernelChoice,
+    averaging: Averaging,
+    times: &[f64],
+    keep: Option<&mut Vec<DMatrix<f64>>>,
+) -> Result<Trajectory> {
+    rayon::scope(|_| sampled_here(sys, method, kernel, averaging, times, keep))
+}
+
+fn sampled_here(
     sys: &System,
     method: Method,
     kernel: KernelChoice,
