@@ -262,7 +262,7 @@ fn midrad_sums_contain_exact_sums_at_extreme_magnitudes() {
     for _ in 0..20_000 {
         let n = 1 + (next() % 6) as usize;
         let pick = |next: &mut dyn FnMut() -> u64| -> (f64, f64) {
-            let m = mags[(next() % mags.len() as u64) as usize] * if next() % 2 == 0 { 1.0 } else { -1.0 };
+            let m = mags[(next() % mags.len() as u64) as usize] * if next().is_multiple_of(2) { 1.0 } else { -1.0 };
             let x = m * (1.0 + (next() % 1000) as f64 / 997.0);
             let x = if x.is_finite() { x } else { f64::MAX.copysign(m) };
             let w = match next() % 4 {

@@ -62,7 +62,7 @@ impl Summary {
             let theorem = rec["theorem"].as_str().unwrap_or("?").to_string();
             self.findings.push((case, theorem, class, rec["file"].as_str().map(String::from)));
         } else if let Some(rise) = rec["worst_rise"].as_f64() {
-            if self.closest.map_or(true, |(_, r)| rise > r) {
+            if self.closest.is_none_or(|(_, r)| rise > r) {
                 self.closest = Some((case, rise));
             }
         }

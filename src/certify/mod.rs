@@ -428,7 +428,7 @@ fn try_step(dy: &Dynamics, funcs: &Functions, t0: f64, t1: f64, (order, q): (u32
     if std::env::var_os("ATTNCERT_DEBUG").is_some() {
         let wmax = |v: &[Interval]| v.iter().map(|x| x.wid()).fold(0.0, f64::max);
         let mbw = img.mb.as_ref().map_or(0.0, |m| m.iter().flatten().map(|x| x.wid()).fold(0.0, f64::max));
-        eprintln!("  [{t0}, {t1}] box {:e} c {:e} mb {:e} coeff {:e} end.r {:e} hull {:e}", wmax(&bx), wmax(&img.c), mbw, wmax(&img.coeff), wmax(&end.r), wmax(&end.hull()));
+        eprintln!("  [{t0}, {t1}] box {:e} c {:e} mb {:e} coeff {:e} end.r {:e} hull {:e}", wmax(bx), wmax(&img.c), mbw, wmax(&img.coeff), wmax(&end.r), wmax(&end.hull()));
     }
     // The truncation part of the width, h^p·|y_p(box)|: what the step size controls (the
     // linear growth from the Jacobian term scales with h and cannot be reduced by shrinking it).

@@ -163,7 +163,7 @@ fn certify_inside(tokens: &[Vec<Rational>], v: Vec<Rational>) -> Option<Hemisphe
         if !p.is_positive() {
             return None;
         }
-        if margin.as_ref().map_or(true, |m| p < *m) {
+        if margin.as_ref().is_none_or(|m| p < *m) {
             margin = Some(p);
         }
     }
@@ -663,7 +663,7 @@ impl<'a> Simplex<'a> {
             }
             if acc.is_positive() {
                 let score = log2_abs(&acc) - self.scale[j];
-                if best.map_or(true, |(b, _)| score > b) {
+                if best.is_none_or(|(b, _)| score > b) {
                     best = Some((score, j));
                 }
             }

@@ -219,7 +219,7 @@ fn max_difference(a: &[Vec<rug::Rational>], b: &[Vec<rug::Rational>]) -> Option<
     for (i, (ra, rb)) in a.iter().zip(b).enumerate() {
         for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
             let diff = rug::Rational::from(x - y).abs();
-            if diff != 0 && best.as_ref().map_or(true, |(_, _, m)| diff > *m) {
+            if diff != 0 && best.as_ref().is_none_or(|(_, _, m)| diff > *m) {
                 best = Some((i, j, diff));
             }
         }

@@ -106,7 +106,7 @@ pub struct Band {
 /// the runs do not share their sample times (no common time to take a quantile at).
 pub fn band(runs: &[Run], k: usize, q: f64) -> Option<Band> {
     let t = &runs.first()?.t;
-    if runs.iter().any(|r| &r.t != t || r.values.get(k).map_or(true, |v| v.len() != t.len())) {
+    if runs.iter().any(|r| &r.t != t || r.values.get(k).is_none_or(|v| v.len() != t.len())) {
         return None;
     }
     let mut b = Band { t: t.clone(), lo: vec![], median: vec![], hi: vec![] };

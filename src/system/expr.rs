@@ -386,7 +386,7 @@ impl Node {
 /// Parses an expression in `t`; see the module docs for the grammar.
 pub fn parse(src: &str) -> Result<Expr, ExprError> {
     let tokens = lex(src)?;
-    if tokens.first().map_or(true, |tok| tok.kind == Tok::End) {
+    if tokens.first().is_none_or(|tok| tok.kind == Tok::End) {
         return Err(err(1, "empty expression"));
     }
     let mut parser = Parser {
