@@ -273,7 +273,7 @@ fn moments_keep_the_order_on_smooth_coefficients() {
 /// `attncert import` writes, inline): `P_η = s·A_η·B_η`, `U_η = r·C_η·D_η`, inner dimensions
 /// 1 … d + 1 drawn per head and per matrix, so the stacked kernel's blocks have unequal widths.
 fn arb_product_system() -> impl Strategy<Value = String> {
-    (2usize..7, 1usize..7, 1usize..5, any::<bool>(), any::<bool>(), any::<bool>(), any::<u64>()).prop_map(
+    (2usize..7, 1usize..7, 1usize..6, any::<bool>(), any::<bool>(), 0u8..3, any::<u64>()).prop_map(
         |(d, l, h, causal, paper, metric, seed)| {
             let mut st = seed | 1;
             let mut next = move || {
@@ -291,9 +291,19 @@ fn arb_product_system() -> impl Strategy<Value = String> {
                 if causal { "causal" } else { "full" },
                 if paper { "paper" } else { "softmax" }
             );
-            if metric {
-                let diag: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 + i as f64 * 0.25 } else { 0.0 }).collect()).collect();
-                s += &format!("metric = {}\n", common::matrix(&diag));
+            match metric {
+                0 => {}
+                1 => {
+                    let diag: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 + i as f64 * 0.25 } else { 0.0 }).collect()).collect();
+                    s += &format!("metric = {}\n", common::matrix(&diag));
+                }
+                _ => {
+                    // A dense W = A·Aᵀ + I (symmetric positive definite), entries off the diagonal.
+                    let a = DMatrix::from_fn(d, d, |i, j| ((seed as usize + i * 7 + j * 3) % 5) as f64 * 0.1 - 0.2);
+                    let w = &a * a.transpose() + DMatrix::identity(d, d);
+                    let rows: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| w[(i.max(j), i.min(j))]).collect()).collect();
+                    s += &format!("metric = {}\n", common::matrix(&rows));
+                }
             }
             for _ in 0..h {
                 let (kp, ku) = (1 + (next() as usize) % (d + 1), 1 + (next() as usize) % (d + 1));
@@ -338,6 +348,8 @@ proptest! {
         prop_assert!((&a - &plain).abs().max() <= 1e-12 * scale, "stacked {a} plain {plain}");
         prop_assert!((&a - &b).abs().max() <= 1e-12 * scale, "stacked {a} per head {b}");
         prop_assert!((&c - &plain).abs().max() <= 1e-12 * scale, "split {c} plain {plain}");
+        // Two parts compute what one part does (only the order of the heads' sum differs).
+        prop_assert!((&c - &a).abs().max() <= 1e-12 * (1.0 + a.abs().max()), "split {c} one part {a}");
         let mut yc = y.clone();
         split.layer(t, tau, &mut yc);
         // A second evaluation reuses the workspaces: same numbers.
@@ -349,6 +361,22 @@ proptest! {
         slow.layer(t, tau, &mut yb);
         prop_assert!((&ya - &yb).abs().max() <= 1e-12, "layer: stacked {ya} per head {yb}");
         prop_assert!((&yc - &yb).abs().max() <= 1e-12, "layer: split {yc} per head {yb}");
+        prop_assert!((&yc - &ya).abs().max() <= 1e-12, "layer: split {yc} one part {ya}");
+        // The cut depends on the system, not on the threads: one worker or two, the same bits.
+        let run = |threads: usize| {
+            let mut k = Kernel::with_fork_min(&sys, 0);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
+            let mut yl = y.clone();
+            pool.install(|| {
+                k.rhs(t, &y, &mut dy);
+                k.layer(t, tau, &mut yl);
+            });
+            (dy, yl)
+        };
+        let (one, two) = (run(1), run(2));
+        prop_assert!(one.0.iter().chain(one.1.iter()).zip(two.0.iter().chain(two.1.iter())).all(|(p, q)| p.to_bits() == q.to_bits()));
+        prop_assert!(c.iter().zip(one.0.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "split off the pool {c} on it {}", one.0);
     }
 }
 
