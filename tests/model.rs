@@ -392,3 +392,65 @@ fn stacked_kernel_only_for_constant_products() {
     assert!(!Kernel::new(&sys(&format!("{{ scalar = \"cos(t)\", times = {prod} }}"), prod)).is_stacked());
     assert!(!Kernel::new(&sys("[[1, 0, 0], [0, 1, 0], [0, 0, 1]]", prod)).is_stacked());
 }
+
+/// A product-form system of `h` heads with inner dimension `k` (every factor seeded), `d`
+/// dimensions, `l` tokens: the shape of an imported layer, small.
+fn product_system(d: usize, l: usize, h: usize, k: usize, causal: bool) -> System {
+    let mut st = 0x9E37_79B9_7F4A_7C15u64;
+    let mut factor = |r: usize, c: usize| {
+        let rows: Vec<Vec<f64>> = (0..r)
+            .map(|_| {
+                (0..c)
+                    .map(|_| {
+                        st ^= st << 13;
+                        st ^= st >> 7;
+                        st ^= st << 17;
+                        ((st % 2001) as f64 - 1000.0) * 1e-4
+                    })
+                    .collect()
+            })
+            .collect();
+        common::matrix(&rows)
+    };
+    let mut s = format!("tokens = {l}\ndim = {d}\nattention = \"{}\"\n", if causal { "causal" } else { "full" });
+    let w: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.5 } else if i.abs_diff(j) == 1 { 0.25 } else { 0.0 }).collect()).collect();
+    s += &format!("metric = {}\n", common::matrix(&w));
+    for _ in 0..h {
+        s += &format!("[[heads]]\nP = {{ product = [{}, {}], scale = \"1/sqrt({k})\" }}\n", factor(d, k), factor(k, d));
+        s += &format!("U = {{ product = [{}, {}] }}\n", factor(d, k), factor(k, d));
+    }
+    common::system(&(s + "[initial]\nrandom = { seed = 7, law = \"sphere\" }\n"))
+}
+
+/// `Kernel::new` splits a stacked layer from 2^20 multiply–adds per evaluation on (here 3 heads
+/// of 32 on d = 64: (3·96 + 3·32)·64·ℓ, so ℓ = 43 splits, an odd number of heads and of
+/// tokens, and ℓ = 16 does not), for full and causal masks and a W ≠ I, the split kernel computes the per-head kernel's field and layer map, and a simulation through it
+/// (on rayon's pool, `simulate::sampled`) has the same bits on a pool of one thread or two.
+#[test]
+fn large_stacked_layer_splits_and_agrees() {
+    use attncert::simulate::{simulate_full, Averaging, KernelChoice, Method};
+    assert_eq!(Kernel::new(&product_system(64, 16, 3, 32, false)).stacked_parts(), 1);
+    for causal in [false, true] {
+        let sys = product_system(64, 43, 3, 32, causal);
+        let mut split = Kernel::new(&sys);
+        assert_eq!(split.stacked_parts(), 2);
+        let mut slow = Kernel::per_head(&sys);
+        let y = model::initial_state(&sys);
+        let (mut a, mut b) = (DMatrix::zeros(sys.dim, sys.tokens), DMatrix::zeros(sys.dim, sys.tokens));
+        split.rhs(0.3, &y, &mut a);
+        slow.rhs(0.3, &y, &mut b);
+        assert!((&a - &b).abs().max() <= 1e-12 * (1.0 + b.abs().max()), "rhs: split vs per head");
+        let (mut ya, mut yb) = (y.clone(), y.clone());
+        split.layer(0.3, 0.5, &mut ya);
+        slow.layer(0.3, 0.5, &mut yb);
+        assert!((&ya - &yb).abs().max() <= 1e-12, "layer: split vs per head");
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| simulate_full(&sys, Method::Rk4 { h: 0.05 }, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap())
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one.final_state.iter().zip(two.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "1 vs 2 threads");
+        let off_pool = simulate_full(&sys, Method::Rk4 { h: 0.05 }, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap();
+        assert!(one.final_state.iter().zip(off_pool.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "pool vs global");
+    }
+}

@@ -357,7 +357,7 @@ mod tests {
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             let x = self.0;
-            if x % 11 == 0 {
+            if x.is_multiple_of(11) {
                 return 0.0;
             }
             let mant = (x >> 11) as f64 / (1u64 << 53) as f64;
@@ -369,7 +369,7 @@ mod tests {
     /// A `rows×cols` layout in a slice: column-major (`layout` even) or row-major, with
     /// `pad` unused entries after each column or row and `tail` after the last; the slice length.
     fn layout(rows: usize, cols: usize, layout: u8, pad: usize, tail: usize) -> (Strided, usize) {
-        let l = if layout % 2 == 0 {
+        let l = if layout.is_multiple_of(2) {
             Strided { rows, cols, rs: 1, cs: rows + pad }
         } else {
             Strided { rows, cols, rs: cols + pad, cs: 1 }
