@@ -425,10 +425,12 @@ fn product_system(d: usize, l: usize, h: usize, k: usize, causal: bool) -> Syste
 /// `Kernel::new` splits a stacked layer from 2^20 multiply–adds per evaluation on (here 3 heads
 /// of 32 on d = 64: (3·96 + 3·32)·64·ℓ, so ℓ = 43 splits, an odd number of heads and of
 /// tokens, and ℓ = 16 does not), for full and causal masks and a W ≠ I, the split kernel computes the per-head kernel's field and layer map, and a simulation through it
-/// (on rayon's pool, `simulate::sampled`) has the same bits on a pool of one thread or two.
+/// (on rayon's pool, `simulate::sampled`) has the same bits on a pool of one thread or two,
+/// off the pool, and as one of `run_many`'s bulk runs.
 #[test]
 fn large_stacked_layer_splits_and_agrees() {
-    use attncert::simulate::{simulate_full, Averaging, KernelChoice, Method};
+    use attncert::simulate::{runs, simulate_full, Averaging, KernelChoice, Method};
+    let rk4 = Method::Rk4 { h: 0.05 };
     assert_eq!(Kernel::new(&product_system(64, 16, 3, 32, false)).stacked_parts(), 1);
     for causal in [false, true] {
         let sys = product_system(64, 43, 3, 32, causal);
@@ -446,11 +448,24 @@ fn large_stacked_layer_splits_and_agrees() {
         assert!((&ya - &yb).abs().max() <= 1e-12, "layer: split vs per head");
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| simulate_full(&sys, Method::Rk4 { h: 0.05 }, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap())
+            pool.install(|| simulate_full(&sys, rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap())
         };
         let (one, two) = (run(1), run(2));
         assert!(one.final_state.iter().zip(two.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "1 vs 2 threads");
-        let off_pool = simulate_full(&sys, Method::Rk4 { h: 0.05 }, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap();
+        let off_pool = simulate_full(&sys, rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap();
         assert!(one.final_state.iter().zip(off_pool.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "pool vs global");
+        // Bulk runs: each trajectory's fork nests inside rayon's parallel loop (a waiting join
+        // may steal another run); every run still has the bits of the same run made alone.
+        let mut finals = Vec::new();
+        runs::run_many(&sys, rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0], 4, 11, |r, t| {
+            finals.push((r, t.final_state.clone()));
+            Ok(std::ops::ControlFlow::Continue(()))
+        }, || {})
+        .unwrap();
+        assert_eq!(finals.len(), 4);
+        for (r, f) in finals {
+            let alone = simulate_full(&sys.redraw(runs::stream(11, r)), rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap();
+            assert!(f.iter().zip(alone.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "run {r} in bulk vs alone");
+        }
     }
 }
