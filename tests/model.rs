@@ -273,7 +273,7 @@ fn moments_keep_the_order_on_smooth_coefficients() {
 /// `attncert import` writes, inline): `P_η = s·A_η·B_η`, `U_η = r·C_η·D_η`, inner dimensions
 /// 1 … d + 1 drawn per head and per matrix, so the stacked kernel's blocks have unequal widths.
 fn arb_product_system() -> impl Strategy<Value = String> {
-    (2usize..7, 1usize..7, 1usize..5, any::<bool>(), any::<bool>(), any::<bool>(), any::<u64>()).prop_map(
+    (2usize..7, 1usize..7, 1usize..6, any::<bool>(), any::<bool>(), 0u8..3, any::<u64>()).prop_map(
         |(d, l, h, causal, paper, metric, seed)| {
             let mut st = seed | 1;
             let mut next = move || {
@@ -291,9 +291,19 @@ fn arb_product_system() -> impl Strategy<Value = String> {
                 if causal { "causal" } else { "full" },
                 if paper { "paper" } else { "softmax" }
             );
-            if metric {
-                let diag: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 + i as f64 * 0.25 } else { 0.0 }).collect()).collect();
-                s += &format!("metric = {}\n", common::matrix(&diag));
+            match metric {
+                0 => {}
+                1 => {
+                    let diag: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 + i as f64 * 0.25 } else { 0.0 }).collect()).collect();
+                    s += &format!("metric = {}\n", common::matrix(&diag));
+                }
+                _ => {
+                    // A dense W = A·Aᵀ + I (symmetric positive definite), entries off the diagonal.
+                    let a = DMatrix::from_fn(d, d, |i, j| ((seed as usize + i * 7 + j * 3) % 5) as f64 * 0.1 - 0.2);
+                    let w = &a * a.transpose() + DMatrix::identity(d, d);
+                    let rows: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| w[(i.max(j), i.min(j))]).collect()).collect();
+                    s += &format!("metric = {}\n", common::matrix(&rows));
+                }
             }
             for _ in 0..h {
                 let (kp, ku) = (1 + (next() as usize) % (d + 1), 1 + (next() as usize) % (d + 1));
@@ -338,6 +348,8 @@ proptest! {
         prop_assert!((&a - &plain).abs().max() <= 1e-12 * scale, "stacked {a} plain {plain}");
         prop_assert!((&a - &b).abs().max() <= 1e-12 * scale, "stacked {a} per head {b}");
         prop_assert!((&c - &plain).abs().max() <= 1e-12 * scale, "split {c} plain {plain}");
+        // Two parts compute what one part does (only the order of the heads' sum differs).
+        prop_assert!((&c - &a).abs().max() <= 1e-12 * (1.0 + a.abs().max()), "split {c} one part {a}");
         let mut yc = y.clone();
         split.layer(t, tau, &mut yc);
         // A second evaluation reuses the workspaces: same numbers.
@@ -349,6 +361,22 @@ proptest! {
         slow.layer(t, tau, &mut yb);
         prop_assert!((&ya - &yb).abs().max() <= 1e-12, "layer: stacked {ya} per head {yb}");
         prop_assert!((&yc - &yb).abs().max() <= 1e-12, "layer: split {yc} per head {yb}");
+        prop_assert!((&yc - &ya).abs().max() <= 1e-12, "layer: split {yc} one part {ya}");
+        // The cut depends on the system, not on the threads: one worker or two, the same bits.
+        let run = |threads: usize| {
+            let mut k = Kernel::with_fork_min(&sys, 0);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut dy = DMatrix::zeros(sys.dim, sys.tokens);
+            let mut yl = y.clone();
+            pool.install(|| {
+                k.rhs(t, &y, &mut dy);
+                k.layer(t, tau, &mut yl);
+            });
+            (dy, yl)
+        };
+        let (one, two) = (run(1), run(2));
+        prop_assert!(one.0.iter().chain(one.1.iter()).zip(two.0.iter().chain(two.1.iter())).all(|(p, q)| p.to_bits() == q.to_bits()));
+        prop_assert!(c.iter().zip(one.0.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "split off the pool {c} on it {}", one.0);
     }
 }
 
@@ -363,4 +391,81 @@ fn stacked_kernel_only_for_constant_products() {
     assert!(!Kernel::new(&sys(prod, "\"identity\"")).is_stacked());
     assert!(!Kernel::new(&sys(&format!("{{ scalar = \"cos(t)\", times = {prod} }}"), prod)).is_stacked());
     assert!(!Kernel::new(&sys("[[1, 0, 0], [0, 1, 0], [0, 0, 1]]", prod)).is_stacked());
+}
+
+/// A product-form system of `h` heads with inner dimension `k` (every factor seeded), `d`
+/// dimensions, `l` tokens: the shape of an imported layer, small.
+fn product_system(d: usize, l: usize, h: usize, k: usize, causal: bool) -> System {
+    let mut st = 0x9E37_79B9_7F4A_7C15u64;
+    let mut factor = |r: usize, c: usize| {
+        let rows: Vec<Vec<f64>> = (0..r)
+            .map(|_| {
+                (0..c)
+                    .map(|_| {
+                        st ^= st << 13;
+                        st ^= st >> 7;
+                        st ^= st << 17;
+                        ((st % 2001) as f64 - 1000.0) * 1e-4
+                    })
+                    .collect()
+            })
+            .collect();
+        common::matrix(&rows)
+    };
+    let mut s = format!("tokens = {l}\ndim = {d}\nattention = \"{}\"\n", if causal { "causal" } else { "full" });
+    let w: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| if i == j { 1.5 } else if i.abs_diff(j) == 1 { 0.25 } else { 0.0 }).collect()).collect();
+    s += &format!("metric = {}\n", common::matrix(&w));
+    for _ in 0..h {
+        s += &format!("[[heads]]\nP = {{ product = [{}, {}], scale = \"1/sqrt({k})\" }}\n", factor(d, k), factor(k, d));
+        s += &format!("U = {{ product = [{}, {}] }}\n", factor(d, k), factor(k, d));
+    }
+    common::system(&(s + "[initial]\nrandom = { seed = 7, law = \"sphere\" }\n"))
+}
+
+/// `Kernel::new` splits a stacked layer from 2^20 multiply–adds per evaluation on (here 3 heads
+/// of 32 on d = 64: (3·96 + 3·32)·64·ℓ, so ℓ = 43 splits, an odd number of heads and of
+/// tokens, and ℓ = 16 does not), for full and causal masks and a W ≠ I, the split kernel computes the per-head kernel's field and layer map, and a simulation through it
+/// (on rayon's pool, `simulate::sampled`) has the same bits on a pool of one thread or two,
+/// off the pool, and as one of `run_many`'s bulk runs.
+#[test]
+fn large_stacked_layer_splits_and_agrees() {
+    use attncert::simulate::{runs, simulate_full, Averaging, KernelChoice, Method};
+    let rk4 = Method::Rk4 { h: 0.05 };
+    assert_eq!(Kernel::new(&product_system(64, 16, 3, 32, false)).stacked_parts(), 1);
+    for causal in [false, true] {
+        let sys = product_system(64, 43, 3, 32, causal);
+        let mut split = Kernel::new(&sys);
+        assert_eq!(split.stacked_parts(), 2);
+        let mut slow = Kernel::per_head(&sys);
+        let y = model::initial_state(&sys);
+        let (mut a, mut b) = (DMatrix::zeros(sys.dim, sys.tokens), DMatrix::zeros(sys.dim, sys.tokens));
+        split.rhs(0.3, &y, &mut a);
+        slow.rhs(0.3, &y, &mut b);
+        assert!((&a - &b).abs().max() <= 1e-12 * (1.0 + b.abs().max()), "rhs: split vs per head");
+        let (mut ya, mut yb) = (y.clone(), y.clone());
+        split.layer(0.3, 0.5, &mut ya);
+        slow.layer(0.3, 0.5, &mut yb);
+        assert!((&ya - &yb).abs().max() <= 1e-12, "layer: split vs per head");
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| simulate_full(&sys, rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap())
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one.final_state.iter().zip(two.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "1 vs 2 threads");
+        let off_pool = simulate_full(&sys, rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap();
+        assert!(one.final_state.iter().zip(off_pool.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "pool vs global");
+        // Bulk runs: each trajectory's fork nests inside rayon's parallel loop (a waiting join
+        // may steal another run); every run still has the bits of the same run made alone.
+        let mut finals = Vec::new();
+        runs::run_many(&sys, rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0], 4, 11, |r, t| {
+            finals.push((r, t.final_state.clone()));
+            Ok(std::ops::ControlFlow::Continue(()))
+        }, || {})
+        .unwrap();
+        assert_eq!(finals.len(), 4);
+        for (r, f) in finals {
+            let alone = simulate_full(&sys.redraw(runs::stream(11, r)), rk4, KernelChoice::Batched, Averaging::Off, &[0.5, 1.0]).unwrap();
+            assert!(f.iter().zip(alone.final_state.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "run {r} in bulk vs alone");
+        }
+    }
 }

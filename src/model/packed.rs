@@ -253,10 +253,17 @@ fn kernel_avx2(panel: &[f64], group: &[f64], out: &mut [f64; TILE_MAX]) {
     }
 }
 
-/// The same block without AVX2/FMA (a build for another CPU): the same chains of fused
-/// multiply–adds, so the same bits, at scalar speed.
+/// The same block without AVX2/FMA (a build for another CPU): the scalar loop below.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")))]
 fn kernel_avx2(panel: &[f64], group: &[f64], out: &mut [f64; TILE_MAX]) {
+    kernel_scalar(panel, group, out)
+}
+
+/// The 12×4 block in plain Rust: the same chains of fused multiply–adds, so the same bits, at
+/// scalar speed. Compiled on every target (only called where AVX2/FMA are not enabled) so that
+/// the tests hold the SIMD kernels to it bit for bit on the machine that builds them.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma", not(test)), allow(dead_code))]
+fn kernel_scalar(panel: &[f64], group: &[f64], out: &mut [f64; TILE_MAX]) {
     const MR: usize = 12;
     const NR: usize = 4;
     for (a, b) in panel.chunks_exact(MR).zip(group.chunks_exact(NR)) {
@@ -272,6 +279,7 @@ fn kernel_avx2(panel: &[f64], group: &[f64], out: &mut [f64; TILE_MAX]) {
 mod tests {
     use super::*;
     use nalgebra::DMatrix;
+    use proptest::prelude::*;
 
     fn pattern(m: usize, n: usize, s: usize) -> DMatrix<f64> {
         DMatrix::from_fn(m, n, |i, j| ((i * 7 + j * 13 + s) % 23) as f64 * 0.125 - 1.375)
@@ -335,6 +343,109 @@ mod tests {
                 outs.push(c);
             }
             assert!(outs[0].iter().zip(&outs[1]).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
+        }
+    }
+
+    /// A xorshift stream of finite values of mixed sign and magnitude (`±[0, 1)·2^e`,
+    /// `e ∈ −20..20`, some exact zeros): wide enough that a fused and an unfused multiply–add
+    /// differ, so the bit-exact comparison below tells the two apart.
+    struct Values(u64);
+
+    impl Values {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            let x = self.0;
+            if x.is_multiple_of(11) {
+                return 0.0;
+            }
+            let mant = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let sign = if x & 1 == 0 { 1.0 } else { -1.0 };
+            sign * mant * 2f64.powi((x >> 3) as i32 % 20 - ((x >> 8) % 2) as i32 * 20)
+        }
+    }
+
+    /// A `rows×cols` layout in a slice: column-major (`layout` even) or row-major, with
+    /// `pad` unused entries after each column or row and `tail` after the last; the slice length.
+    fn layout(rows: usize, cols: usize, layout: u8, pad: usize, tail: usize) -> (Strided, usize) {
+        let l = if layout.is_multiple_of(2) {
+            Strided { rows, cols, rs: 1, cs: rows + pad }
+        } else {
+            Strided { rows, cols, rs: cols + pad, cs: 1 }
+        };
+        (l, l.extent() + tail)
+    }
+
+    /// One `Packed::mul` call against (a) the in-order chain of `mul_add`s from 0 that the
+    /// module promises, bit for bit, and (b) a plain f64 sum within rounding; entries of `c`
+    /// outside the shape keep their bits.
+    #[allow(clippy::too_many_arguments)]
+    fn check_call(packed: &mut Packed, a: &DMatrix<f64>, n: usize, lay: (u8, u8, usize, usize), alpha: f64, accumulate: bool, vals: &mut Values) -> Result<(), TestCaseError> {
+        let (m, k) = a.shape();
+        let (bl, blen) = layout(k, n, lay.0, lay.2, lay.3);
+        let (cl, clen) = layout(m, n, lay.1, lay.3, lay.2);
+        let b: Vec<f64> = (0..blen).map(|_| vals.next()).collect();
+        let c0: Vec<f64> = (0..clen).map(|_| vals.next()).collect();
+        let mut c = c0.clone();
+        packed.mul(alpha, &b, bl, accumulate, &mut c, cl);
+        let mut inside = vec![false; clen];
+        for i in 0..m {
+            for j in 0..n {
+                let at = cl.at(i, j);
+                inside[at] = true;
+                let chain = (0..k).fold(0.0f64, |s, kk| a[(i, kk)].mul_add(b[bl.at(kk, j)], s));
+                let exact = if accumulate { alpha.mul_add(chain, c0[at]) } else { alpha * chain };
+                prop_assert_eq!(c[at].to_bits(), exact.to_bits(), "({}, {}) of {}×{}×{}: {} vs chain {}", i, j, m, k, n, c[at], exact);
+                let plain: f64 = (0..k).map(|kk| a[(i, kk)] * b[bl.at(kk, j)]).sum();
+                let size: f64 = (0..k).map(|kk| (a[(i, kk)] * b[bl.at(kk, j)]).abs()).sum();
+                let want = alpha * plain + if accumulate { c0[at] } else { 0.0 };
+                let tol = 1e-13 * (alpha.abs() * size + if accumulate { c0[at].abs() } else { 0.0 }) + 1e-300;
+                prop_assert!((c[at] - want).abs() <= tol, "({}, {}) of {}×{}×{}: {} vs plain {}", i, j, m, k, n, c[at], want);
+            }
+        }
+        for (at, (x, x0)) in c.iter().zip(&c0).enumerate() {
+            if !inside[at] {
+                prop_assert_eq!(x.to_bits(), x0.to_bits(), "entry {} outside the shape was written", at);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Random shapes (ragged panels and groups, empty dimensions), layouts of `B` and `C`
+        /// (column- or row-major, padded, longer slices), both modes, any `α`, and both
+        /// microkernels: every entry is the in-order FMA chain, and the product is right.
+        /// The same packing serves a second call of another width (the reused `B` buffer).
+        #[test]
+        fn mul_is_the_in_order_fma_chain(
+            m in 0usize..40, k in 0usize..40, n in 0usize..20, n2 in 0usize..20,
+            lay in (0u8..2, 0u8..2, 0usize..3, 0usize..5), lay2 in (0u8..2, 0u8..2, 0usize..3, 0usize..5),
+            alpha in prop_oneof![Just(1.0), Just(-1.0), Just(0.0), -4.0f64..4.0],
+            accumulate in any::<bool>(), accumulate2 in any::<bool>(), avx512 in any::<bool>(), seed in any::<u64>(),
+        ) {
+            let mut vals = Values(seed | 1);
+            let a = DMatrix::from_fn(m, k, |_, _| vals.next());
+            let isa = if avx512 { Isa::detect() } else { Isa::Avx2 };
+            let mut packed = Packed::for_isa(isa, m, k, |i, j| a[(i, j)]);
+            prop_assert_eq!((packed.rows(), packed.cols()), (m, k));
+            check_call(&mut packed, &a, n, lay, alpha, accumulate, &mut vals)?;
+            check_call(&mut packed, &a, n2, lay2, 0.75 * alpha, accumulate2, &mut vals)?;
+        }
+
+        /// The 12×4 AVX2 microkernel gives the scalar fallback's bits (the loop a build without
+        /// AVX2/FMA runs), so a build for another CPU gets the same numbers too.
+        #[test]
+        fn avx2_kernel_matches_scalar_fallback(k in 0usize..64, seed in any::<u64>()) {
+            let mut vals = Values(seed | 1);
+            let panel: Vec<f64> = (0..12 * k).map(|_| vals.next()).collect();
+            let group: Vec<f64> = (0..4 * k).map(|_| vals.next()).collect();
+            let (mut simd, mut scalar) = ([0.0; TILE_MAX], [0.0; TILE_MAX]);
+            kernel_avx2(&panel, &group, &mut simd);
+            kernel_scalar(&panel, &group, &mut scalar);
+            prop_assert!(simd.iter().zip(&scalar).all(|(x, y)| x.to_bits() == y.to_bits()));
         }
     }
 }
