@@ -26,8 +26,9 @@ pub fn all_times() -> Interval {
 }
 
 /// The enclosure of a literal: the tightest interval of doubles around its exact decimal value.
-/// Every literal reaching here was validated as a plain decimal (`system::doc`); `ENTIRE` is the
-/// sound answer should one not be.
+/// Every literal reaching here passed the exact reader's gate (`system::doc` for a plain number,
+/// the lexer of `system::expr` for one inside an expression); `ENTIRE` is the sound answer
+/// should one built by hand not have.
 pub fn literal(l: &Literal) -> Interval {
     enclose_decimal(&l.text).unwrap_or(Interval::ENTIRE)
 }

@@ -57,6 +57,12 @@ pub fn is_plain_decimal(text: &str) -> bool {
     decimal_parts(text).is_some()
 }
 
+/// Why a literal fails [`is_plain_decimal`], worded once for every reader that refuses one
+/// (plain numbers in `system::doc`, number literals inside expressions in `system::expr`).
+pub fn gate_reason() -> String {
+    format!("not a plain decimal, or its exponent is beyond ±{MAX_EXPONENT}")
+}
+
 /// The exact value of a decimal literal (`-12.5e-3`, `.5`, `3.`, `7`). `None` if the text is not
 /// a plain decimal or its exponent exceeds [`MAX_EXPONENT`] in size (1100 covers the exact expansion of every double).
 pub fn rational(text: &str) -> Option<Rational> {

@@ -154,3 +154,101 @@ impl<'a> Table<'a> {
         InputError::new(self.file, self.field.to_string(), reason)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::{enclose, exact};
+    use crate::system::doc::{parse_json, parse_toml};
+    use crate::system::expr::Node;
+
+    /// The field `x` of a one-key document, read as a plain number and as an expression.
+    fn read_x(file: &str, doc: &Value) -> (Result<Literal, InputError>, Result<Expr, InputError>) {
+        let root = Field::root(Path::new(file), doc);
+        let x = root.table(&["x"]).and_then(|t| t.require("x")).expect("one key x");
+        (x.number(), x.expression())
+    }
+
+    /// Reads `TEXT` as a plain number (`x = TEXT`) and as an expression (`x = "TEXT"`), in
+    /// JSON and, where TOML's number syntax allows the text, in TOML: the literal that each
+    /// accepted path yields, or the refusal's reason.
+    fn both_paths(text: &str) -> Vec<(Result<Literal, String>, Result<Literal, String>)> {
+        let mut out = Vec::new();
+        let json_plain = parse_json(Path::new("p.json"), &format!("{{\"x\": {text}}}"));
+        let json_expr = parse_json(Path::new("e.json"), &format!("{{\"x\": \"{text}\"}}"));
+        let toml_plain = parse_toml(Path::new("p.toml"), &format!("x = {text}\n"));
+        let toml_expr = parse_toml(Path::new("e.toml"), &format!("x = \"{text}\"\n"));
+        for (plain, expr) in [(json_plain, json_expr), (toml_plain, toml_expr)] {
+            let plain = plain.and_then(|d| read_x("p", &d).0).map_err(|e| e.reason);
+            // TOML's own syntax refuses some texts JSON takes (and the reverse): nothing to compare.
+            if plain.as_ref().is_err_and(|r| r.starts_with("malformed")) {
+                continue;
+            }
+            let expr = expr.expect("a string always parses");
+            let expr = read_x("e", &expr).1.map_err(|e| e.reason).and_then(|e| match e.root() {
+                Node::Num(lit) => Ok(lit.clone()),
+                other => Err(format!("not a lone literal: {other:?}")),
+            });
+            out.push((plain, expr));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// A number literal is accepted as a plain number exactly when it is accepted inside an
+        /// expression, and then both paths give the same exact rational, the same double and
+        /// the same enclosure; past the exponent bound both refuse with the same reason.
+        #[test]
+        fn plain_and_expression_literals_agree(
+            text in "(0|[1-9][0-9]{0,3})(\\.[0-9]{1,4})?([eE][-+]?(0|1099|1100|1101|[0-9]{1,5}|99999999999999999999))?"
+        ) {
+            let gate = exact::gate_reason();
+            for (plain, expr) in both_paths(&text) {
+                match (plain, expr) {
+                    (Ok(a), Ok(b)) => {
+                        let qa = exact::rational(&a.text);
+                        proptest::prop_assert!(qa.is_some(), "{}", text);
+                        proptest::prop_assert_eq!(&qa, &exact::rational(&b.text), "{}", text);
+                        proptest::prop_assert_eq!(a.value.to_bits(), b.value.to_bits(), "{}", text);
+                        let (ia, ib) = (enclose::literal(&a), enclose::literal(&b));
+                        proptest::prop_assert_eq!(
+                            (ia.inf().to_bits(), ia.sup().to_bits()),
+                            (ib.inf().to_bits(), ib.sup().to_bits()),
+                            "{}", text
+                        );
+                    }
+                    (Err(a), Err(b)) => {
+                        let (ga, gb) = (a.contains(&gate), b.contains(&gate));
+                        proptest::prop_assert_eq!(ga, gb, "{}: {} / {}", text, a, b);
+                        proptest::prop_assert_eq!(ga, !exact::is_plain_decimal(&text), "{}: {}", text, a);
+                    }
+                    (a, b) => proptest::prop_assert!(false, "{}: plain {:?}, expression {:?}", text, a, b),
+                }
+            }
+        }
+    }
+
+    /// The property above compares both formats on ordinary texts (it is not vacuous).
+    #[test]
+    fn both_formats_are_compared() {
+        for text in ["1.5e-3", "0", "12E+4", "1e-99999", "7e-1101"] {
+            let pairs = both_paths(text);
+            assert_eq!(pairs.len(), 2, "{text}: JSON and TOML");
+            let accepted = exact::is_plain_decimal(text);
+            for (plain, expr) in pairs {
+                assert_eq!((plain.is_ok(), expr.is_ok()), (accepted, accepted), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn refusal_names_field_and_reason_on_both_paths() {
+        for doc in ["x = 1e-99999\n", "x = \"1e-99999\"\n"] {
+            // The plain number is refused as the document is read, the expression as it is decoded.
+            let e = parse_toml(Path::new("f.toml"), doc).and_then(|v| read_x("f.toml", &v).1.map(drop)).expect_err(doc);
+            assert_eq!(e.field, "x", "{doc}");
+            assert!(e.reason.contains(&exact::gate_reason()), "{doc}: {}", e.reason);
+            assert!(e.reason.ends_with("(the number '1e-99999')"), "{doc}: {}", e.reason);
+        }
+    }
+}

@@ -107,7 +107,7 @@ fn number_literal(path: &Path, field: &dyn Fn() -> String, raw: &str) -> Result<
     let value: f64 = text.parse().map_err(|_| bad("not a number"))?;
     // The exact reader's own syntax gate: accepted here iff `exact::rational` reads it later.
     if !crate::numeric::exact::is_plain_decimal(&text) {
-        return Err(bad("not a plain decimal, or its exponent is beyond ±1100"));
+        return Err(bad(&crate::numeric::exact::gate_reason()));
     }
     if !value.is_finite() {
         return Err(bad("the number is not finite (overflows a 64-bit float)"));

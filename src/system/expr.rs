@@ -22,6 +22,10 @@
 //! number   := digits ['.' digits?] [exp] | '.' digits [exp]    exp := ('e'|'E') ['+'|'-'] digits
 //! ```
 //!
+//! A number's exponent is at most ±[`exact::MAX_EXPONENT`] in size, as for a plain number in
+//! a system file (the same gate, [`exact::is_plain_decimal`], and the same reason): `1e-99999`
+//! is refused, not rounded to `0`.
+//!
 //! The exponent of `^` is an integer *constant*: an unsigned integer literal (digits only, so
 //! `2.0` is rejected), optionally signed or parenthesised, and chains are right-associative and
 //! folded exactly (`t^2^3` is `t^8`, `t^-2` and `(t+1)^(-2)` are allowed). Whitespace may
@@ -38,6 +42,8 @@
 //! Trees built by hand through the public [`Node`] variants are not checked.
 
 use std::fmt;
+
+use crate::numeric::exact;
 
 /// Maximum recursion of the parser through parentheses, function calls and exponents.
 ///
@@ -587,6 +593,13 @@ fn scan_number(chars: &[char], start: usize) -> (usize, usize) {
 }
 
 /// Scans a number and rounds it with Rust's correctly rounded `str::parse::<f64>`.
+///
+/// A literal must also pass the exact reader's syntax gate ([`exact::is_plain_decimal`]: an
+/// exponent within ±[`exact::MAX_EXPONENT`]), with the reason worded as for a plain number in a
+/// system file. Without it `1e-99999` would round to `0.0` here and reach the certified path,
+/// whose enclosure of an unreadable literal is the whole line (sound but useless), and an
+/// exponent of millions of digits would cost its size in exact arithmetic wherever the text is
+/// read as a rational.
 fn scan_literal(chars: &[char], start: usize) -> Result<(usize, Literal), ExprError> {
     let (end, mantissa_digits) = scan_number(chars, start);
     let text: String = chars[start..end].iter().collect();
@@ -595,6 +608,12 @@ fn scan_literal(chars: &[char], start: usize) -> Result<(usize, Literal), ExprEr
         return Err(err(
             col,
             format!("malformed number '{text}' (a number needs at least one digit)"),
+        ));
+    }
+    if !exact::is_plain_decimal(&text) {
+        return Err(err(
+            col,
+            format!("{} (the number '{text}')", exact::gate_reason()),
         ));
     }
     let value: f64 = text
@@ -1428,16 +1447,15 @@ mod tests {
 
     #[test]
     fn literal_exactness() {
-        for zero in [
-            "0",
-            "0.0",
-            "000",
-            ".0",
-            "0e5",
-            "0.000e-99999999999999999999",
-        ] {
+        for zero in ["0", "0.0", "000", ".0", "0e5", "0.000e-1100"] {
             assert!(Literal::new(zero).expect(zero).is_exactly_zero(), "{zero}");
         }
+        // The parser refuses such an exponent (below); the normaliser still saturates on it,
+        // for literals built by hand.
+        assert_eq!(
+            normalized_decimal("0.000e-99999999999999999999").map(|(d, _)| d),
+            Some(String::new())
+        );
         for one in ["1", "1.0", "01.000", "10e-1", "0.1e1", "100E-2"] {
             assert!(Literal::new(one).expect(one).is_exactly_one(), "{one}");
         }
@@ -1454,6 +1472,51 @@ mod tests {
                 text: "7".into(),
                 value: 7.0
             }
+        );
+    }
+
+    /// A literal inside an expression passes the same gate as a plain number in a system file
+    /// (`exact::is_plain_decimal`, exponent within ±1100), refused with the same reason.
+    #[test]
+    fn literals_obey_the_exact_readers_gate() {
+        let reason = |text: &str| format!("{} (the number '{text}')", exact::gate_reason());
+        assert!(reason("1").contains("exponent is beyond ±1100"));
+        let refused = [
+            ("1e-99999", 1, "1e-99999"),
+            ("2e5000*cos(t)", 1, "2e5000"),
+            ("t + 3*1e1101", 7, "1e1101"),
+            ("sin(.5E-1101)", 5, ".5E-1101"),
+            ("1e+99999999999999999999", 1, "1e+99999999999999999999"),
+            ("t^1e99999", 3, "1e99999"),
+        ];
+        for (src, column, number) in refused {
+            let e = parse(src).expect_err(src);
+            assert_eq!(
+                e,
+                ExprError {
+                    column,
+                    message: reason(number)
+                },
+                "for {src:?}"
+            );
+        }
+        assert!(Literal::new("1e-99999").is_err());
+        // At the bound itself a literal is read, and exactly.
+        let large = format!("0.{}1E+1100", "0".repeat(800)); // 1e300
+        for text in ["1e-1100", "0.5e-1100", &large, "12.5e-3"] {
+            let lit = Literal::new(text).expect(text);
+            assert_eq!(lit.text, text);
+            assert!(exact::rational(&lit.text).is_some(), "{text}");
+        }
+        assert_eq!(p("1e-1100").eval(0.0), 0.0);
+        // Past the bound but finite as a double: still refused (1e999 is infinite, its own error).
+        assert_eq!(
+            parse("1e-1101").expect_err("1e-1101").message,
+            reason("1e-1101")
+        );
+        assert_eq!(
+            parse("1e999").expect_err("1e999").message,
+            "number '1e999' is not finite"
         );
     }
 
@@ -1762,6 +1825,27 @@ mod tests {
                     prop_assert!((exact - estimate).abs() <= tol,
                         "d/dt {} at {}: symbolic {} vs numeric {}", expr, t, exact, estimate);
                 }
+            }
+        }
+
+        /// A lone number parses exactly when it passes the exact reader's gate and is finite
+        /// as a double; then its text is kept and the exact reader reads it.
+        #[test]
+        fn literal_gate_agrees_with_exact_reader(
+            text in "[0-9]{0,3}(\\.[0-9]{0,3})?([eE][-+]?(0|1099|1100|1101|[0-9]{1,5}|99999999999999999999))?"
+        ) {
+            let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
+            let expected = exact::is_plain_decimal(&text) && finite;
+            match parse(&text) {
+                Ok(e) => {
+                    prop_assert!(expected, "{:?} parsed", text);
+                    let Node::Num(lit) = e.root() else {
+                        return Err(TestCaseError::fail(format!("{text:?} is not a literal")));
+                    };
+                    prop_assert_eq!(&lit.text, &text);
+                    prop_assert!(exact::rational(&lit.text).is_some());
+                }
+                Err(err) => prop_assert!(!expected, "{:?} refused: {}", text, err),
             }
         }
 
