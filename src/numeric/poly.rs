@@ -111,8 +111,16 @@ pub fn of(node: &Node) -> Option<Poly> {
     bounded(p)
 }
 
+/// Largest total size, in bits of numerators and denominators, of a polynomial we keep
+/// expanding (about 315 000 decimal digits). The degree bound alone does not stop the
+/// coefficients from growing: `((9^1024)^1024)^1024` is a constant of ~3·10⁹ bits, built by
+/// 2048 ever larger multiplications (a hang and gigabytes). Past the bound the expression is
+/// "not a polynomial", as `sin(t)` is, and the checks use its interval enclosure: sound.
+const MAX_BITS: u64 = 1 << 20;
+
 fn bounded(p: Poly) -> Option<Poly> {
-    (p.0.len() <= MAX_DEGREE + 1).then_some(p)
+    let bits: u64 = p.0.iter().map(|c| u64::from(c.numer().significant_bits()) + u64::from(c.denom().significant_bits())).sum();
+    (p.0.len() <= MAX_DEGREE + 1 && bits <= MAX_BITS).then_some(p)
 }
 
 /// Largest `d²·k` for which a product `A·B` is expanded in exact rationals (d = 40, k = 40).
@@ -172,6 +180,11 @@ mod tests {
         assert!(p("1/t").is_none());
         assert!(p("t^100000").is_none());
         assert!(p("3^2000000000").is_none(), "found by the soundness audit: a hang");
+        // Found by red-team 3: nested constant powers grew the coefficient without bound
+        // (`(9^1024)^1024` took 11 s in `check`, one more level did not finish in 60 s).
+        assert!(p("((9^1024)^1024)^1024").is_none());
+        assert!(p("(9^1024)^1024").is_none());
+        assert_eq!(p("(9^1024)^8").unwrap().as_constant(), Some(Rational::from(rug::ops::Pow::pow(rug::Integer::from(9), 8192u32))));
         assert_eq!(p("abs(-0.5)").unwrap().as_constant(), Some(Rational::from((1, 2))));
     }
 }
