@@ -222,7 +222,7 @@ fn decode_table(f: &Field, d: usize) -> Result<MatrixFn, InputError> {
         let lt = t.require("layer_time")?;
         let layer_time = lt.number()?;
         if layer_time.value <= 0.0 {
-            return Err(lt.err(format!("layer_time must be positive, found '{}'", layer_time.text)));
+            return Err(lt.err(format!("layer_time must be positive, found '{}'{}", layer_time.text, underflow_note(&layer_time))));
         }
         let periodic = match t.get("periodic") {
             Some(p) => p.boolean()?,
@@ -244,4 +244,15 @@ fn decode_table(f: &Field, d: usize) -> Result<MatrixFn, InputError> {
         return Ok(MatrixFn::Random(drawn));
     }
     Err(f.err("a matrix table needs one of the keys 'diag', 'scalar', 'layers', 'random' or 'product'"))
+}
+
+/// Why a literal that must be positive was refused although its exact value may be positive:
+/// `1e-400` is, but its double is 0, which the float path cannot use. Empty otherwise.
+pub(crate) fn underflow_note(l: &Literal) -> &'static str {
+    let exactly_positive = crate::numeric::exact::rational(&l.text).is_some_and(|q| q > 0);
+    if exactly_positive && l.value == 0.0 {
+        " (positive, but it underflows to 0 in double precision, below about 4.9e-324)"
+    } else {
+        ""
+    }
 }

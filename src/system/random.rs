@@ -115,7 +115,7 @@ fn positive(f: &Field) -> Result<Literal, InputError> {
     if l.value > 0.0 {
         Ok(l)
     } else {
-        Err(f.err(format!("must be positive, found '{}'", l.text)))
+        Err(f.err(format!("must be positive, found '{}'{}", l.text, crate::system::matrix::underflow_note(&l))))
     }
 }
 
