@@ -287,6 +287,28 @@ pub fn short(r: &rug::Rational) -> String {
     if *r.denom() == 1 || r.to_string().len() <= 16 {
         q(r)
     } else {
-        format!("≈ {:.6e}", r.to_f64())
+        let f = r.to_f64();
+        if f != 0.0 && f.is_finite() {
+            format!("≈ {f:.6e}")
+        } else {
+            // Beyond the double range (`-2e-1100` would print as `≈ 0.000000e0`, a negative pivot
+            // shown as zero): MPFR's exponent range holds every literal's value.
+            format!("≈ {}", rug::Float::with_val(53, r).to_string_radix(10, Some(7)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod short_tests {
+    use super::short;
+
+    /// Found by red-team 3: tiny pivots were shown as `≈ 0.000000e0` whatever their sign.
+    #[test]
+    fn tiny_values_keep_sign_and_exponent() {
+        let r = crate::numeric::exact::rational("-2e-1100").unwrap();
+        assert_eq!(short(&r), "≈ -2.000000e-1100");
+        let r = crate::numeric::exact::rational("1.5e-400").unwrap();
+        assert_eq!(short(&r), "≈ 1.500000e-400");
+        assert_eq!(short(&crate::numeric::exact::rational("0.1234567890123456789").unwrap()), "≈ 1.234568e-1");
     }
 }
