@@ -247,7 +247,7 @@ pub fn positive_definite(m: &MatrixFn, d: usize) -> Fact {
         Entries::Enclosed(a) => Entries::Enclosed((0..d).map(|i| (0..d).map(|j| (a[i][j] + a[j][i]) / point(2.0)).collect()).collect()),
     };
     match entries {
-        Entries::Exact(e) if d <= 40 => match exact::positive_definite(&e) {
+        Entries::Exact(e) if d <= 40 && exact::total_bits(&e) <= exact::LDLT_BITS_BUDGET => match exact::positive_definite(&e) {
             exact::Definiteness::PositiveDefinite { pivots } => {
                 let min = pivots.iter().min().cloned().unwrap_or_default();
                 (

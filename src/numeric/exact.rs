@@ -108,6 +108,19 @@ pub enum Definiteness {
     NotPositiveDefinite { index: usize, pivot: Rational },
 }
 
+/// The size of a rational matrix for the budget of the exact methods: the significant bits of
+/// every numerator and denominator, summed.
+pub fn total_bits(a: &[Vec<Rational>]) -> u64 {
+    a.iter().flatten().map(|q| u64::from(q.numer().significant_bits()) + u64::from(q.denom().significant_bits())).sum()
+}
+
+/// Largest [`total_bits`] for which callers run [`positive_definite`]; past it they use the
+/// interval LDLᵀ on the entries' enclosures (sound; undecided at worst). Rational elimination
+/// grows entries with every step: a 40×40 matrix of 1000-digit decimals (10.6 M bits) took
+/// 45 s per call (red team 3); 2^20 bits keeps every matrix of ordinary decimals exact (a 40×40
+/// one of 17-significant-digit decimals is about 0.2 M bits).
+pub const LDLT_BITS_BUDGET: u64 = 1 << 20;
+
 /// Decides positive definiteness of a symmetric matrix exactly, by Gaussian elimination without
 /// pivoting: the `k`-th pivot equals the ratio of the leading minors `Δ_{k+1}/Δ_k`, so all pivots
 /// are positive iff all leading principal minors are (Sylvester's criterion).

@@ -35,9 +35,17 @@ pub type IMat = Vec<Vec<Interval>>;
 /// method (rational coefficient growth makes larger sizes slow, not wrong).
 pub const MAX_EXACT_DIM: usize = 12;
 
-/// Bisection steps allowed to isolate the top eigenvalue exactly (each halves a rational interval,
-/// so this resolves eigenvalue gaps far below any double's resolution).
-const MAX_ISOLATION_STEPS: usize = 4000;
+/// Bisection steps allowed to isolate the top eigenvalue exactly. Each halves a rational
+/// interval, so 200 resolve gaps of 2^-200 (about 1e-60) of the Gershgorin width, far below any double's
+/// resolution; each step costs more than the last (the cut's bits grow by one), and 4000 took
+/// minutes on near-ties of 1000-digit decimals (red team 3), 600 still 8 s at d = 8, so past
+/// 200 it is undecided.
+const MAX_ISOLATION_STEPS: usize = 200;
+
+/// Largest `exact::total_bits` of a matrix for the exact method (the characteristic polynomial
+/// and its Sturm chain grow with the entries' sizes); past it, undecided. A 12×12 matrix of
+/// 17-significant-digit decimals is about 16 K bits.
+const EXACT_EIGEN_BITS_BUDGET: u64 = 1 << 16;
 
 /// Bisection steps used to shrink an isolating interval once isolation succeeded.
 const MAX_REFINE_STEPS: usize = 200;
@@ -600,6 +608,14 @@ pub fn top_eigenvalue_exact(a: &[Vec<Rational>]) -> EigenResult {
         return undecided(match first {
             EigenResult::Undecided { reason } => format!("{reason}; exact method skipped: {n} > {MAX_EXACT_DIM} rows"),
             _ => format!("exact method skipped: {n} > {MAX_EXACT_DIM} rows"),
+        });
+    }
+    let bits = crate::numeric::exact::total_bits(a);
+    if bits > EXACT_EIGEN_BITS_BUDGET {
+        let skipped = format!("exact method skipped: the entries total {bits} bits > {EXACT_EIGEN_BITS_BUDGET}");
+        return undecided(match first {
+            EigenResult::Undecided { reason } => format!("{reason}; {skipped}"),
+            _ => skipped,
         });
     }
     exact_or(first, a)

@@ -53,7 +53,8 @@ fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
             }
         }
     }
-    if d <= EXACT_SPD_MAX_DIM {
+    let bits = exact::total_bits(m);
+    if d <= EXACT_SPD_MAX_DIM && bits <= exact::LDLT_BITS_BUDGET {
         match exact::positive_definite(m) {
             Definiteness::PositiveDefinite { .. } => Ok(()),
             Definiteness::NotPositiveDefinite { index, pivot } => Err(format!(
@@ -71,7 +72,12 @@ fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
                 Err(format!("not positive definite: interval LDLᵀ pivot {index} is ≤ 0 (proved)"))
             }
             crate::numeric::interval::PdResult::Undecided { reason } => {
-                Err(format!("positive definiteness could not be proved (d = {d} > {EXACT_SPD_MAX_DIM}: interval LDLᵀ: {reason})"))
+                let why = if d > EXACT_SPD_MAX_DIM {
+                    format!("d = {d} > {EXACT_SPD_MAX_DIM}")
+                } else {
+                    format!("the entries total {bits} bits > {}, the exact method's budget", exact::LDLT_BITS_BUDGET)
+                };
+                Err(format!("positive definiteness could not be proved ({why}: interval LDLᵀ: {reason})"))
             }
         }
     }
