@@ -39,8 +39,9 @@ fn near_tie(k: usize) -> (Rational, Rational) {
 /// Was a hang (red team 3): the exact Sturm isolation of `value-simple-top-eigenvalue`
 /// (`interval::top_eigenvalue_exact`, d ≤ 12) took minutes on a 5 KB system file, a diagonal
 /// `U` whose two top entries are 1000-digit decimals differing in the last digit (`check`:
-/// d = 4: 4 s, d = 8: 48 s, d = 12: over 120 s). The isolation now stops at 200 bisections
-/// (gaps of 2^-200 of the Gershgorin width) and answers undecided, with that reason.
+/// d = 4: 4 s, d = 8: 48 s, d = 12: over 120 s). The isolation now stops after `2^21 / bits`
+/// bisections, between 200 and 4000 (200 here: gaps of 2^-200 of the Gershgorin width), and
+/// answers undecided with that reason.
 #[test]
 fn exact_top_eigenvalue_on_long_near_ties_is_bounded() {
     let d = 8;
@@ -85,4 +86,16 @@ fn exact_ldlt_on_long_literals_is_bounded() {
     assert!(exact::total_bits(&a) > exact::LDLT_BITS_BUDGET);
     let boxed: Vec<Vec<inari::Interval>> = a.iter().map(|r| r.iter().map(interval::enclose_rational).collect()).collect();
     assert!(matches!(interval::positive_definite(&boxed), interval::PdResult::Holds { .. }));
+}
+
+/// The bisection cap leaves small matrices their deep search: a top gap of 1e-70 between
+/// entries of a few digits (about 240 bisections) is still decided exactly.
+#[test]
+fn exact_top_eigenvalue_decides_deep_gaps_of_short_entries() {
+    let one = exact::rational("1").unwrap();
+    let above = exact::rational("1.0000000000000000000000000000000000000000000000000000000000000000000001").unwrap();
+    let half = exact::rational("0.5").unwrap();
+    let z = Rational::new;
+    let a = vec![vec![above, z(), z()], vec![z(), one, z()], vec![z(), z(), half]];
+    assert!(matches!(interval::top_eigenvalue_exact(&a), interval::EigenResult::Holds { .. }));
 }

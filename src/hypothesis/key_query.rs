@@ -262,7 +262,11 @@ pub fn positive_definite(m: &MatrixFn, d: usize) -> Fact {
                 json!({ "index": index, "pivot": q(&pivot) }),
             ),
         },
-        Entries::Exact(e) => interval_pd(&facts::enclose_exact(&e)),
+        Entries::Exact(e) => {
+            let (verdict, detail, witness) = interval_pd(&facts::enclose_exact(&e));
+            let why = if d > 40 { format!("d = {d} > 40") } else { format!("the entries total {} bits > {}", exact::total_bits(&e), exact::LDLT_BITS_BUDGET) };
+            (verdict, format!("{detail} (exact LDLᵀ skipped: {why})"), witness)
+        }
         Entries::Enclosed(a) => interval_pd(&a),
     }
 }
@@ -276,7 +280,7 @@ fn interval_pd(a: &enclose::IMat) -> Fact {
         ),
         interval::PdResult::Fails { index, pivot_upper } => (
             Verdict::Fails,
-            format!("interval LDLᵀ of a point matrix: pivot {index} ≤ {} ≤ 0", facts::show_upper(pivot_upper)),
+            format!("interval LDLᵀ of the entries' enclosures: pivot {index} ≤ {} ≤ 0", facts::show_upper(pivot_upper)),
             json!({ "index": index, "pivot_upper": pivot_upper }),
         ),
         interval::PdResult::Undecided { reason } => (Verdict::Undecided, reason, json!({})),

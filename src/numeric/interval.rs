@@ -35,17 +35,21 @@ pub type IMat = Vec<Vec<Interval>>;
 /// method (rational coefficient growth makes larger sizes slow, not wrong).
 pub const MAX_EXACT_DIM: usize = 12;
 
-/// Bisection steps allowed to isolate the top eigenvalue exactly. Each halves a rational
-/// interval, so 200 resolve gaps of 2^-200 (about 1e-60) of the Gershgorin width, far below any double's
-/// resolution; each step costs more than the last (the cut's bits grow by one), and 4000 took
-/// minutes on near-ties of 1000-digit decimals (red team 3), 600 still 8 s at d = 8, so past
-/// 200 it is undecided.
-const MAX_ISOLATION_STEPS: usize = 200;
+/// Bisection steps allowed to isolate the top eigenvalue exactly: `2^21 / bits` of the matrix
+/// (`exact::total_bits`), between 200 and 4000. Each step halves a rational interval, so 200
+/// resolve gaps of 2^-200 (about 1e-60) of the Gershgorin width, far below any double's
+/// resolution, and small matrices keep the deeper search (a gap of 1e-70 between entries of a
+/// few digits); each step costs more than the last and more for longer entries, and 4000 took
+/// minutes on near-ties of 1000-digit decimals (red team 3). Past the cap: undecided.
+fn isolation_steps(bits: u64) -> usize {
+    ((1u64 << 21) / bits.max(1)).clamp(200, 4000) as usize
+}
 
 /// Largest `exact::total_bits` of a matrix for the exact method (the characteristic polynomial
-/// and its Sturm chain grow with the entries' sizes); past it, undecided. A 12×12 matrix of
-/// 17-significant-digit decimals is about 16 K bits.
-const EXACT_EIGEN_BITS_BUDGET: u64 = 1 << 16;
+/// and its Sturm chain grow with the entries' sizes; a 12×12 near-tie just under 2^16 bits
+/// still took 30 s); past it, undecided. A 12×12 matrix of 17-significant-digit decimals is
+/// about 16 K bits.
+const EXACT_EIGEN_BITS_BUDGET: u64 = 1 << 15;
 
 /// Bisection steps used to shrink an isolating interval once isolation succeeded.
 const MAX_REFINE_STEPS: usize = 200;
@@ -844,7 +848,8 @@ fn exact_top(a: &[Vec<Rational>]) -> EigenResult {
     let chain = sturm_chain(&p);
     let (mut lo, mut hi) = gershgorin(a); // roots_above(lo) = #distinct, roots_above(hi) = 0
     let mut cut = None;
-    for _ in 0..MAX_ISOLATION_STEPS {
+    let max_steps = isolation_steps(crate::numeric::exact::total_bits(a));
+    for _ in 0..max_steps {
         let Some(m) = split_point(&lo, &hi, &p) else { break };
         match roots_above(&chain, &m) {
             0 => hi = m,
@@ -856,7 +861,7 @@ fn exact_top(a: &[Vec<Rational>]) -> EigenResult {
         }
     }
     let Some(cut) = cut else {
-        return undecided(format!("exact isolation of λ1 did not finish in {MAX_ISOLATION_STEPS} bisections"));
+        return undecided(format!("exact isolation of λ1 did not finish in {max_steps} bisections"));
     };
     let multiplicity = top_multiplicity(&chain, &cut);
     let (mut a1, mut b1) = (cut.clone(), hi);
