@@ -140,33 +140,17 @@ impl Packed {
                 self.bp[(g * k + kk) * nr + jj] = b[bl.at(kk, j)];
             }
         }
-        let job = Job { isa: self.isa, mr, nr, m: self.m, k, panels: &self.panels, bp: &self.bp, alpha, accumulate, cl };
         for p in 0..self.m.div_ceil(mr) {
             for g in 0..groups {
-                job.tile(p, g, c);
+                self.tile(p, g, alpha, accumulate, c, cl);
             }
         }
     }
-}
 
-/// One call's shared data.
-struct Job<'a> {
-    isa: Isa,
-    mr: usize,
-    nr: usize,
-    m: usize,
-    k: usize,
-    panels: &'a [f64],
-    bp: &'a [f64],
-    alpha: f64,
-    accumulate: bool,
-    cl: Strided,
-}
-
-impl Job<'_> {
-    /// The `mr×nr` block of panel `p` and column group `g`, stored into `c`.
-    fn tile(&self, p: usize, g: usize, c: &mut [f64]) {
-        let (mr, nr, k) = (self.mr, self.nr, self.k);
+    /// The `mr×nr` block of panel `p` and column group `g` of `M·B` (`B` packed in `self.bp`),
+    /// stored into `c` as [`Packed::mul`] says.
+    fn tile(&self, p: usize, g: usize, alpha: f64, accumulate: bool, c: &mut [f64], cl: Strided) {
+        let ((mr, nr), k) = (self.isa.tile(), self.k);
         let panel = &self.panels[p * mr * k..(p + 1) * mr * k];
         let group = &self.bp[g * nr * k..(g + 1) * nr * k];
         let mut acc = [0.0f64; TILE_MAX];
@@ -177,13 +161,12 @@ impl Job<'_> {
             Isa::Avx512 => unsafe { kernel_avx512(panel, group, &mut acc) },
             _ => kernel_avx2(panel, group, &mut acc),
         }
-        let cl = self.cl;
         for jj in 0..nr.min(cl.cols - g * nr) {
             let j = g * nr + jj;
             for r in 0..mr.min(self.m - p * mr) {
                 let slot = &mut c[cl.at(p * mr + r, j)];
                 let v = acc[jj * mr + r];
-                *slot = if self.accumulate { self.alpha.mul_add(v, *slot) } else { self.alpha * v };
+                *slot = if accumulate { alpha.mul_add(v, *slot) } else { alpha * v };
             }
         }
     }
