@@ -247,7 +247,7 @@ pub fn positive_definite(m: &MatrixFn, d: usize) -> Fact {
         Entries::Enclosed(a) => Entries::Enclosed((0..d).map(|i| (0..d).map(|j| (a[i][j] + a[j][i]) / point(2.0)).collect()).collect()),
     };
     match entries {
-        Entries::Exact(e) if d <= 40 && exact::total_bits(&e) <= exact::LDLT_BITS_BUDGET => match exact::positive_definite(&e) {
+        Entries::Exact(e) if exact::ldlt_skipped(&e).is_none() => match exact::positive_definite(&e) {
             exact::Definiteness::PositiveDefinite { pivots } => {
                 let min = pivots.iter().min().cloned().unwrap_or_default();
                 (
@@ -264,7 +264,7 @@ pub fn positive_definite(m: &MatrixFn, d: usize) -> Fact {
         },
         Entries::Exact(e) => {
             let (verdict, detail, witness) = interval_pd(&facts::enclose_exact(&e));
-            let why = if d > 40 { format!("d = {d} > 40") } else { format!("the entries total {} bits > {}", exact::total_bits(&e), exact::LDLT_BITS_BUDGET) };
+            let why = exact::ldlt_skipped(&e).unwrap_or_default();
             (verdict, format!("{detail} (exact LDLᵀ skipped: {why})"), witness)
         }
         Entries::Enclosed(a) => interval_pd(&a),

@@ -108,10 +108,15 @@ pub enum Definiteness {
     NotPositiveDefinite { index: usize, pivot: Rational },
 }
 
-/// The size of a rational matrix for the budget of the exact methods: the significant bits of
-/// every numerator and denominator, summed.
+/// The size of a rational for the budgets of exact methods: the significant bits of its
+/// numerator and denominator.
+pub fn bits(q: &Rational) -> u64 {
+    u64::from(q.numer().significant_bits()) + u64::from(q.denom().significant_bits())
+}
+
+/// The size of a rational matrix: [`bits`] summed over its entries.
 pub fn total_bits(a: &[Vec<Rational>]) -> u64 {
-    a.iter().flatten().map(|q| u64::from(q.numer().significant_bits()) + u64::from(q.denom().significant_bits())).sum()
+    a.iter().flatten().map(bits).sum()
 }
 
 /// Largest [`total_bits`] for which callers run [`positive_definite`]; past it they use the
@@ -120,6 +125,23 @@ pub fn total_bits(a: &[Vec<Rational>]) -> u64 {
 /// 45 s per call (red team 3); 2^20 bits keeps every matrix of ordinary decimals exact (a 40×40
 /// one of 17-significant-digit decimals is about 0.2 M bits).
 pub const LDLT_BITS_BUDGET: u64 = 1 << 20;
+
+/// Largest dimension for which callers run [`positive_definite`] (rational entries grow).
+pub const LDLT_MAX_DIM: usize = 40;
+
+/// Why [`positive_definite`] is not run on `a` (past [`LDLT_MAX_DIM`] or [`LDLT_BITS_BUDGET`]),
+/// or `None` when it is: the one gate of every caller, which otherwise uses the interval LDLᵀ of
+/// the entries' enclosures.
+pub fn ldlt_skipped(a: &[Vec<Rational>]) -> Option<String> {
+    let (d, bits) = (a.len(), total_bits(a));
+    if d > LDLT_MAX_DIM {
+        Some(format!("d = {d} > {LDLT_MAX_DIM}"))
+    } else if bits > LDLT_BITS_BUDGET {
+        Some(format!("the entries total {bits} bits > {LDLT_BITS_BUDGET}, the exact method's budget"))
+    } else {
+        None
+    }
+}
 
 /// Decides positive definiteness of a symmetric matrix exactly, by Gaussian elimination without
 /// pivoting: the `k`-th pivot equals the ratio of the leading minors `Δ_{k+1}/Δ_k`, so all pivots

@@ -571,9 +571,19 @@ fn point_matrix(sym: &IMat) -> Option<Vec<Vec<Rational>>> {
         .collect()
 }
 
-/// The exact method's answer, or the interval method's reason combined with the exact one.
+/// The exact method's answer, or the interval method's reason combined with the exact one. The
+/// exact method's size budget is checked here, the one way in from both entry points (a point
+/// matrix of doubles can be as long as a matrix of decimals).
 fn exact_or(first: EigenResult, q: &[Vec<Rational>]) -> EigenResult {
-    match (exact_top(q), first) {
+    let bits = crate::numeric::exact::total_bits(q);
+    if bits > EXACT_EIGEN_BITS_BUDGET {
+        let skipped = format!("exact method skipped: the entries total {bits} bits > {EXACT_EIGEN_BITS_BUDGET}");
+        return undecided(match first {
+            EigenResult::Undecided { reason } => format!("{reason}; {skipped}"),
+            _ => skipped,
+        });
+    }
+    match (exact_top(q, bits), first) {
         (EigenResult::Undecided { reason: exact }, EigenResult::Undecided { reason: interval }) => {
             undecided(format!("{interval}; exact method: {exact}"))
         }
@@ -612,14 +622,6 @@ pub fn top_eigenvalue_exact(a: &[Vec<Rational>]) -> EigenResult {
         return undecided(match first {
             EigenResult::Undecided { reason } => format!("{reason}; exact method skipped: {n} > {MAX_EXACT_DIM} rows"),
             _ => format!("exact method skipped: {n} > {MAX_EXACT_DIM} rows"),
-        });
-    }
-    let bits = crate::numeric::exact::total_bits(a);
-    if bits > EXACT_EIGEN_BITS_BUDGET {
-        let skipped = format!("exact method skipped: the entries total {bits} bits > {EXACT_EIGEN_BITS_BUDGET}");
-        return undecided(match first {
-            EigenResult::Undecided { reason } => format!("{reason}; {skipped}"),
-            _ => skipped,
         });
     }
     exact_or(first, a)
@@ -839,7 +841,7 @@ fn hull(a: &Rational, b: &Rational) -> Interval {
 }
 
 /// The exact decision for a symmetric rational matrix (see [`top_eigenvalue_exact`]).
-fn exact_top(a: &[Vec<Rational>]) -> EigenResult {
+fn exact_top(a: &[Vec<Rational>], bits: u64) -> EigenResult {
     let n = a.len();
     if n == 1 {
         return holds_1x1(enclose_rational(&a[0][0]));
@@ -848,7 +850,7 @@ fn exact_top(a: &[Vec<Rational>]) -> EigenResult {
     let chain = sturm_chain(&p);
     let (mut lo, mut hi) = gershgorin(a); // roots_above(lo) = #distinct, roots_above(hi) = 0
     let mut cut = None;
-    let max_steps = isolation_steps(crate::numeric::exact::total_bits(a));
+    let max_steps = isolation_steps(bits);
     for _ in 0..max_steps {
         let Some(m) = split_point(&lo, &hi, &p) else { break };
         match roots_above(&chain, &m) {

@@ -119,7 +119,7 @@ pub fn of(node: &Node) -> Option<Poly> {
 const MAX_BITS: u64 = 1 << 20;
 
 fn bounded(p: Poly) -> Option<Poly> {
-    let bits: u64 = p.0.iter().map(|c| u64::from(c.numer().significant_bits()) + u64::from(c.denom().significant_bits())).sum();
+    let bits: u64 = p.0.iter().map(crate::numeric::exact::bits).sum();
     (p.0.len() <= MAX_DEGREE + 1 && bits <= MAX_BITS).then_some(p)
 }
 

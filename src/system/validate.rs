@@ -10,11 +10,6 @@ use crate::numeric::exact::{self, Definiteness};
 use crate::system::decode::Field;
 use crate::system::{Initial, Metric, System};
 
-/// Above this size, positive definiteness of `W` is proved by an interval LDLᵀ of the exact
-/// entries' enclosures instead of exact elimination (rational entries grow). Either way it is a
-/// proof: `check` relies on this validation for `initial-on-manifold`.
-const EXACT_SPD_MAX_DIM: usize = 40;
-
 pub fn validate(sys: &System, root: &Field) -> Result<(), InputError> {
     let err = |field: &str, why: String| InputError::new(root.file, field, why);
     match &sys.metric {
@@ -53,8 +48,11 @@ fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
             }
         }
     }
-    let bits = exact::total_bits(m);
-    if d <= EXACT_SPD_MAX_DIM && bits <= exact::LDLT_BITS_BUDGET {
+    // Past the exact method's size (`exact::ldlt_skipped`), positive definiteness of `W` is
+    // proved by an interval LDLᵀ of the exact entries' enclosures instead. Either way it is a
+    // proof: `check` relies on this validation for `initial-on-manifold`.
+    let skipped = exact::ldlt_skipped(m);
+    if skipped.is_none() {
         match exact::positive_definite(m) {
             Definiteness::PositiveDefinite { .. } => Ok(()),
             Definiteness::NotPositiveDefinite { index, pivot } => Err(format!(
@@ -72,11 +70,7 @@ fn check_spd(m: &[Vec<Rational>], d: usize) -> Result<(), String> {
                 Err(format!("not positive definite: interval LDLᵀ pivot {index} is ≤ 0 (proved)"))
             }
             crate::numeric::interval::PdResult::Undecided { reason } => {
-                let why = if d > EXACT_SPD_MAX_DIM {
-                    format!("d = {d} > {EXACT_SPD_MAX_DIM}")
-                } else {
-                    format!("the entries total {bits} bits > {}, the exact method's budget", exact::LDLT_BITS_BUDGET)
-                };
+                let why = skipped.unwrap_or_default();
                 Err(format!("positive definiteness could not be proved ({why}: interval LDLᵀ: {reason})"))
             }
         }
